@@ -1,0 +1,156 @@
+# sbx — one non-recursive Makefile. `make run` and `make test` do all set-up on a fresh Debian
+# machine (they depend on `deps`, which apt-get installs only what is missing).
+#
+# Variables: BUILD (output dir, default build), SANITIZE=address,undefined, DEBUG=1, CC=clang,
+# V=1 (show commands), FUZZ_SECONDS (make fuzz).
+
+BUILD ?= build
+CC ?= cc
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+PKGS := libuv jansson sqlite3 libseccomp libmnl libnftables libcrypto libcurl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wvla -Wimplicit-fallthrough -Wundef -Wno-unused-parameter
+HARDEN := -fstack-protector-strong -fstack-clash-protection -fPIE
+BASE_CFLAGS := -std=gnu17 -D_GNU_SOURCE -g -pipe -Isrc -Iinclude $(WARN) $(HARDEN) -MMD -MP
+ifeq ($(DEBUG),1)
+OPT := -O0
+else
+OPT := -O2
+endif
+ifneq ($(SANITIZE),)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifneq ($(DEBUG),1)
+OPT += -D_FORTIFY_SOURCE=3
+endif
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(SAN_FLAGS) $(LDFLAGS)
+
+# Sources. Every directory's *.c is compiled; main files are listed explicitly.
+COMMON_SRCS := $(wildcard src/common/*.c)
+PROTO_SRCS := $(wildcard src/proto/*.c)
+CORE_SRCS := $(COMMON_SRCS) $(PROTO_SRCS) $(wildcard src/store/*.c src/template/*.c \
+	src/sandbox/*.c src/proxy/*.c src/api/*.c) $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
+CLI_SRCS := $(wildcard src/cli/*.c)
+AGENT_SRCS := $(wildcard src/agent/*.c) $(COMMON_SRCS) $(PROTO_SRCS)
+
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/agent-obj/%.o)
+CORE_LIB := $(BUILD)/libsbx-core.a
+
+UNIT_SRCS := $(wildcard tests/unit/*/test-*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+HARNESS_OBJ := $(BUILD)/obj/tests/harness/test-main.o
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+TOOL_SRCS := $(wildcard tests/helpers/*.c)
+TOOL_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(TOOL_SRCS))
+
+.PHONY: all deps run test test-unit test-valgrind fuzz check format check-format \
+	check-layers check-headers compdb clean bench examples
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/sbx $(BUILD)/sbx-agent
+
+deps:
+	$(Q)tools/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# The agent is linked statically and runs inside sandboxes: no sanitizers, plain -O2.
+AGENT_CFLAGS = $(BASE_CFLAGS) -O2 $(shell pkg-config --cflags libuv jansson 2>/dev/null) $(CFLAGS)
+$(BUILD)/agent-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $< (agent)")
+	$(Q)$(CC) $(AGENT_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/sbx: $(BUILD)/obj/src/daemon/main.o $(CLI_OBJS) $(CORE_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/sbx-agent: $(AGENT_OBJS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -static-pie -Wl,-z,relro,-z,now,-z,noexecstack -o $@ $^ \
+		/usr/lib/x86_64-linux-gnu/libuv_a.a /usr/lib/x86_64-linux-gnu/libjansson.a \
+		/usr/lib/x86_64-linux-gnu/libhttp_parser.a -lpthread -ldl
+
+$(BUILD)/unit/%: tests/unit/%.c $(HARNESS_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests -Itests/harness $(LDFLAGS_ALL) -o $@ $< $(HARNESS_OBJ) $(CORE_LIB) $(PKG_LIBS)
+
+$(BUILD)/helpers/%: tests/helpers/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS)
+
+# Corpus replay: each fuzz target linked with a standalone main() that feeds it every file given.
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/fuzz-main.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests $(LDFLAGS_ALL) -o $@ $< tests/fuzz/fuzz-main.c $(CORE_LIB) $(PKG_LIBS)
+
+test-unit: $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(TOOL_BINS)
+
+# make test: deps, then a sanitizer build in build/test, then every suite.
+test: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test SANITIZE=address,undefined all test-unit
+	$(Q)BUILD=build/test tests/harness/run-all.sh
+
+test-valgrind: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/valgrind DEBUG=1 test-unit
+	$(Q)BUILD=build/valgrind VALGRIND=1 tests/harness/run-all.sh unit fuzz
+
+run: deps all
+	$(Q)exec $(BUILD)/sbx serve $(SBX_ARGS)
+
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/%: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz-lib CC=clang SANITIZE=address,undefined \
+		CFLAGS="-fsanitize=fuzzer-no-link" build/fuzz-lib/libsbx-core.a
+	$(Q)clang $(BASE_CFLAGS) -O1 -Itests -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+		-o $@ $< build/fuzz-lib/libsbx-core.a $(PKG_LIBS)
+
+fuzz: deps $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); n=$${n#fuzz-}; \
+		mkdir -p build/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) $$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	$(Q)clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+check-layers:
+	$(Q)tools/check-layers.sh
+
+check-headers:
+	$(Q)for h in $$(git ls-files 'src/*.h' 'include/*.h'); do \
+		echo "#include \"$${h#src/}\"" | $(CC) $(BASE_CFLAGS) $(PKG_CFLAGS) -Isrc -x c -fsyntax-only - || exit 1; done
+
+check: check-format check-layers check-headers test
+
+compdb:
+	$(Q)bear -- $(MAKE) -B all
+
+bench: all
+	$(Q)bench/create/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

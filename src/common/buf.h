@@ -1,0 +1,30 @@
+/* A growable byte buffer with a hard maximum (curl's dynbuf idea): every buffer that grows
+ * from outside input says up front how large it may become, and appending past that fails
+ * with -EMSGSIZE instead of allocating. The contents are always NUL-terminated for
+ * convenience (the NUL is not counted in len). Embedded object: buf_init()/buf_release(). */
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+    uint8_t *data; /* NULL until the first append */
+    size_t len;
+    size_t cap;
+    size_t max; /* largest allowed len */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_release(struct buf *b);
+/* Empties the buffer, keeping its memory. */
+void buf_reset(struct buf *b);
+/* Appends; -EMSGSIZE if len would exceed max (nothing appended). Aborts on OOM. */
+int buf_append(struct buf *b, const void *data, size_t len);
+int buf_append_str(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Hands the contents (NUL-terminated, possibly NULL if empty) to the caller; buffer resets. */
+char *buf_steal(struct buf *b);
+/* Removes the first n bytes. */
+void buf_consume(struct buf *b, size_t n);
