@@ -19,6 +19,9 @@ void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
+/* Makes room for extra more bytes (plus the NUL) without changing len: the caller may write
+ * into data + len and then add to len (keeping data[len] = 0). -EMSGSIZE past max. */
+int buf_reserve(struct buf *b, size_t extra);
 /* Appends; -EMSGSIZE if len would exceed max (nothing appended). Aborts on OOM. */
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);

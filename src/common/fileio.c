@@ -211,3 +211,9 @@ int mkdir_p(const char *path, mode_t mode)
         return -errno;
     return 0;
 }
+
+int path_join(char *out, size_t size, const char *dir, const char *name)
+{
+    int n = snprintf(out, size, "%s/%s", dir, name);
+    return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}

@@ -21,5 +21,7 @@ int random_hex(char *out, size_t len);
 void hex_encode(const void *data, size_t len, char *out);
 /* Removes a directory tree without following symlinks or crossing mount points; missing is OK. */
 int rm_rf(const char *path);
+/* Writes "dir/name" into out; -ENAMETOOLONG if it does not fit. */
+int path_join(char *out, size_t size, const char *dir, const char *name);
 /* Creates a directory and its parents; existing is OK. */
 int mkdir_p(const char *path, mode_t mode);

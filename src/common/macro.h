@@ -14,7 +14,9 @@
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
+#undef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#undef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Converts a libc "-1 and errno" result into the project convention: the value itself when
