@@ -153,7 +153,9 @@ static void handle_create(struct api_call *c, bool v2)
     long long timeout;
     bool secure, internet, auto_pause, auto_pause_memory;
     const json_t *metadata, *envs;
-    if (!api_body_int(c, "timeout", false, 15, &timeout) ||
+    /* The v1 default is the reference server's 15 s (raw API users); the newest SDKs omit the
+     * timeout on the v2 route and expect their own default of 300 s. */
+    if (!api_body_int(c, "timeout", false, v2 ? 300 : 15, &timeout) ||
         !api_body_bool(c, "secure", false, &secure) ||
         !api_body_bool(c, "allow_internet_access", true, &internet) ||
         !api_body_bool(c, "autoPause", false, &auto_pause) ||

@@ -286,6 +286,8 @@ enum {
 /* Docker's allowed personality(2) values: PER_LINUX, PER_LINUX32, UNAME26, PER_LINUX32 |
  * UNAME26, and 0xffffffff (query only). */
 static const uint32_t persona_allowed[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
+_Static_assert(ELEMENTSOF(persona_allowed) == P_RET_EPERM - P_IF_PERSONA_0,
+               "one P_IF_PERSONA_* instruction per allowed value");
 
 /* Conditional jumps of the prologue, by instruction index (BPF offsets are relative and only
  * go forward). */
