@@ -324,8 +324,8 @@ sbx_start_daemon() {
 
     _sbx_install_traps
 
-    local attempt
-    for attempt in 1 2 3; do
+    local attempt lock_wait_start=$SECONDS
+    for ((attempt = 1; attempt <= 3; attempt++)); do
         SBX_PORT=$(_sbx_free_port)
         "$bin" serve --listen "127.0.0.1:$SBX_PORT" --data-dir "$SBX_DIR" --layers-dir "$layers" \
             "$@" >>"$SBX_DIR/daemon.log" 2>&1 </dev/null &
@@ -341,6 +341,17 @@ sbx_start_daemon() {
                 SBX_PID=
                 if [ "$attempt" -lt 3 ] && grep -qi 'address already in use' "$SBX_DIR/daemon.log"; then
                     echo "# port $SBX_PORT was taken, retrying with another one"
+                    continue 2
+                fi
+                # Only one sbx serve may run per host: wait for another one (a developer's
+                # `make run`, a parallel suite) to finish, up to SBX_LOCK_WAIT seconds.
+                if grep -q 'another sbx serve is running' "$SBX_DIR/daemon.log" &&
+                    [ $((SECONDS - lock_wait_start)) -lt "${SBX_LOCK_WAIT:-600}" ]; then
+                    [ $((SECONDS - lock_wait_start)) -lt 2 ] &&
+                        echo "# another sbx serve holds /run/sbx/serve.lock; waiting for it"
+                    : >"$SBX_DIR/daemon.log"
+                    sleep 2
+                    attempt=$((attempt - 1))
                     continue 2
                 fi
                 t_fail "daemon starts" "the daemon exited with status $st before answering GET /health"

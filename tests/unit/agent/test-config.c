@@ -1,6 +1,7 @@
 /* Tests for src/agent/config.c (compiled in directly: the agent is not in the core archive). */
 #include "test.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "../../../src/agent/config.c"

@@ -145,7 +145,8 @@ static void run_with_cleanup(void (*body)(void))
     }
     /* Leave the worker 8 s of the harness's 10 s (times the multiplier) for itself. */
     const char *m = getenv("TEST_TIMEOUT_MULTIPLIER");
-    usec_t budget = 8 * USEC_PER_SEC * (m && *m >= '1' && *m <= '9' ? (usec_t) (*m - '0') : 1);
+    usec_t mult = m && *m >= '1' && *m <= '9' ? strtoul(m, NULL, 10) : 1; /* as the harness */
+    usec_t budget = 8 * USEC_PER_SEC * mult;
     usec_t deadline = now_monotonic() + budget;
     int status = 0;
     for (;;) {
