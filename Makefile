@@ -116,18 +116,34 @@ run: deps all
 	$(Q)exec $(BUILD)/sbx serve $(SBX_ARGS)
 
 FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz/%: tests/fuzz/%.c
+# libFuzzer builds: the core archive again with clang, sanitizers and fuzzer coverage
+# instrumentation (its own BUILD dir), then each target linked with -fsanitize=fuzzer. The
+# archive is re-made on every run (FORCE) so that targets relink when product code changed.
+# Crash inputs go to $(BUILD)/fuzz/ (crash-*, leak-*, timeout-*); new corpus entries to
+# $(BUILD)/fuzz/corpus-<name>/ (merge useful ones into tests/fuzz/corpus/<name>/ by hand).
+FUZZ_LIB := $(BUILD)/fuzz-lib/libsbx-core.a
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+.PHONY: FORCE
+FORCE:
+$(FUZZ_LIB): FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz-lib CC=clang SANITIZE=address,undefined \
+		CFLAGS="-fsanitize=fuzzer-no-link" $@
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz-lib CC=clang SANITIZE=address,undefined \
-		CFLAGS="-fsanitize=fuzzer-no-link" build/fuzz-lib/libsbx-core.a
-	$(Q)clang $(BASE_CFLAGS) -O1 -Itests -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-		-o $@ $< build/fuzz-lib/libsbx-core.a $(PKG_LIBS)
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)clang $(BASE_CFLAGS) -O1 -Itests $(FUZZ_SAN) $(PKG_CFLAGS) \
+		-o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
 fuzz: deps $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); n=$${n#fuzz-}; \
-		mkdir -p build/fuzz/corpus-$$n; \
-		$$f -max_total_time=$(FUZZ_SECONDS) $$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
-			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+		mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$n- \
+			$$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
+			$(BUILD)/fuzz/corpus-$$n \
+			$$( [ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n ) || exit 1; done
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
@@ -153,4 +169,4 @@ bench: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/agent-obj -name '*.d' -type f 2>/dev/null)

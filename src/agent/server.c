@@ -1,4 +1,7 @@
-/* See server.h. Theory of operation.
+/* See server.h. This file: listeners, connections, parsing; the request and response API
+ * handlers call is in server-request.c, shared internals in server-internal.h.
+ *
+ * Theory of operation.
  *
  * Each connection owns a stream handle (uv_tcp_t or uv_pipe_t), one timer, an http_reader, an
  * input buffer and two output buffers. All reads go into one loop-wide 64 KiB buffer (libuv
@@ -15,7 +18,7 @@
  *
  * Re-entrancy rules that keep handler code simple:
  *   - The request is freed only at "settle points": in conn_process() between two parser
- *     slices, or in conn_settle() outside of parsing. The reader's callbacks never free it, so
+ *     slices, or in http_conn_settle() outside of parsing. The reader's callbacks never free it, so
  *     they may look at the request after calling into the router or a handler.
  *   - Nothing a handler calls closes the connection or cancels a request synchronously:
  *     failures while writing and http_request_abort() set conn->abort_error and start the
@@ -48,101 +51,11 @@
 #include "common/macro.h"
 #include "proto/http.h"
 #include "proto/url.h"
+#include "agent/server-internal.h"
 #include "common/banned.h"
-
-#define HTTP_READ_SIZE (64 * 1024)
-#define HTTP_IN_HIGH (64 * 1024)
-#define HTTP_IN_MAX (HTTP_IN_HIGH + HTTP_READ_SIZE)
-/* A body left unread by a response smaller than this is read and dropped to keep the
- * connection; a larger or chunked one makes the response close the connection instead. */
-#define HTTP_DISCARD_MAX (256 * 1024)
-#define HTTP_EXTRA_HEADERS_MAX (16 * 1024)
-#define HTTP_LINGER_MS 2000
-#define HTTP_MAX_CONNECTIONS_DEFAULT 1024
-#define HTTP_IDLE_TIMEOUT_DEFAULT (5 * 60 * USEC_PER_SEC)
-#define HTTP_BACKLOG 511
-
-enum response_state {
-    RESPONSE_NONE,
-    RESPONSE_STARTED,
-    RESPONSE_ENDED,
-};
-
-enum body_framing {
-    FRAMING_NONE,    /* 204/304: no body at all */
-    FRAMING_LENGTH,  /* Content-Length */
-    FRAMING_CHUNKED, /* Transfer-Encoding: chunked */
-    FRAMING_CLOSE,   /* HTTP/1.0 with unknown length: the body ends with the connection */
-};
-
-struct http_conn;
-
-struct http_request {
-    struct http_conn *conn;
-    const struct http_handler *handler; /* NULL until routed */
-    const struct http_head *head;
-    struct slice path, query;
-    uint64_t id;
-    void *data;
-    struct buf body;        /* buffered mode */
-    struct buf headers_out; /* extra response headers, already formatted */
-    uint64_t body_received;
-    uint64_t out_remaining; /* FRAMING_LENGTH: bytes still to write */
-    enum response_state response;
-    enum body_framing framing;
-    unsigned status;
-    int error;        /* reported to on_close instead of 0 */
-    bool body_done;   /* the reader saw the end of the body */
-    bool paused;      /* the handler paused the body */
-    bool closed;      /* on_close has run: the handler is gone */
-    bool head_method; /* HEAD: no body bytes are sent */
-    bool keep_alive;  /* the client allows another request on this connection */
-    bool close_conn;  /* the response ends the connection */
-    bool want_drain;
-};
-
-struct http_conn {
-    struct http_server *server;
-    struct http_conn *prev, *next;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
-    uv_timer_t timer;
-    uv_write_t write_req;
-    uv_shutdown_t shutdown_req;
-    struct http_reader *reader;
-    struct buf in;
-    struct buf out;          /* queued, not yet handed to libuv */
-    struct buf out_inflight; /* owned by write_req while writing */
-    struct http_request *req;
-    uint64_t id;
-    uint64_t last_progress_ms; /* uv_now() of the last read or completed write */
-    int abort_error;           /* deferred close requested with this error */
-    unsigned open_handles;
-    bool reading, writing, in_feed, kick, closing, close_after, shutting_down, lingering,
-        peer_eof;
-};
-
-struct http_server {
-    uv_loop_t *loop;
-    struct http_server_config cfg;
-    uv_pipe_t unix_listener;
-    uv_tcp_t tcp_listener;
-    bool unix_listening, tcp_listening;
-    bool stopping, freeing;
-    struct http_conn *conns;
-    size_t n_conns;
-    size_t open_handles; /* listeners and connection handles not yet closed */
-    uint64_t next_conn_id, next_req_id;
-    char read_buf[HTTP_READ_SIZE];
-};
 
 static void conn_close(struct http_conn *c, int error);
 static void conn_process(struct http_conn *c);
-static void conn_settle(struct http_conn *c);
 static void conn_arm_idle(struct http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
@@ -164,24 +77,17 @@ static void on_server_handle_closed(uv_handle_t *h)
 
 /* --- output ------------------------------------------------------------------------------ */
 
-static bool conn_dead(const struct http_conn *c)
-{
-    return c->closing || c->abort_error != 0;
-}
-
-static size_t conn_queued(const struct http_conn *c)
-{
-    return c->out.len + c->out_inflight.len;
-}
-
 static void on_conn_timer(uv_timer_t *t);
 
-/* Closes the connection from the next timer callback, never from the caller's stack. */
-static void conn_abort_later(struct http_conn *c, int error)
+/* Closes the connection from the next timer callback, never from the caller's stack. With
+ * flush, bytes already queued are written first (bounded by the idle timeout); without, they
+ * are dropped (the connection is broken anyway). */
+void http_conn_abort_later(struct http_conn *c, int error, bool flush)
 {
-    if (conn_dead(c))
+    if (http_conn_dead(c))
         return;
     c->abort_error = error < 0 ? error : -ECONNABORTED;
+    c->abort_flush = flush;
     if (c->reading) {
         (void) uv_read_stop(&c->h.stream);
         c->reading = false;
@@ -192,7 +98,7 @@ static void conn_abort_later(struct http_conn *c, int error)
 /* Parses buffered input from the next timer callback. */
 static void conn_kick(struct http_conn *c)
 {
-    if (conn_dead(c) || c->kick)
+    if (http_conn_dead(c) || c->kick)
         return;
     c->kick = true;
     (void) uv_timer_start(&c->timer, on_conn_timer, 0, 0);
@@ -200,9 +106,21 @@ static void conn_kick(struct http_conn *c)
 
 static void on_write(uv_write_t *w, int status);
 
-static void conn_flush(struct http_conn *c)
+/* Progress of a pending abort: with flush, write what is queued first; close once nothing is
+ * being written. Called from the timer and from on_write, never from a handler's stack. */
+static void conn_abort_continue(struct http_conn *c)
 {
-    if (c->writing || conn_dead(c) || c->out.len == 0)
+    if (c->abort_flush && !c->abort_flushing) {
+        c->abort_flushing = true;
+        http_conn_flush(c);
+    }
+    if (!c->abort_flush || !c->writing)
+        conn_close(c, c->abort_error);
+}
+
+void http_conn_flush(struct http_conn *c)
+{
+    if (c->writing || c->closing || (c->abort_error && !c->abort_flushing) || c->out.len == 0)
         return;
     struct buf t = c->out;
     c->out = c->out_inflight;
@@ -210,7 +128,7 @@ static void conn_flush(struct http_conn *c)
     uv_buf_t b = uv_buf_init((char *) c->out_inflight.data, (unsigned) c->out_inflight.len);
     int r = uv_write(&c->write_req, &c->h.stream, &b, 1, on_write);
     if (r < 0) {
-        conn_abort_later(c, r);
+        http_conn_abort_later(c, r, /* flush= */ false);
         return;
     }
     c->writing = true;
@@ -221,7 +139,7 @@ static void on_shutdown(uv_shutdown_t *sr, int status);
 /* Half-closes once everything queued is written; see conn_close_after_write(). */
 static void conn_shutdown(struct http_conn *c)
 {
-    if (c->shutting_down || conn_dead(c))
+    if (c->shutting_down || http_conn_dead(c))
         return;
     c->shutting_down = true;
     if (c->reading) {
@@ -236,14 +154,14 @@ static void conn_shutdown(struct http_conn *c)
 /* No more requests on this connection: stop reading, flush, then shut down. */
 static void conn_close_after_write(struct http_conn *c)
 {
-    if (conn_dead(c))
+    if (http_conn_dead(c))
         return;
     c->close_after = true;
     if (c->reading) {
         (void) uv_read_stop(&c->h.stream);
         c->reading = false;
     }
-    conn_flush(c);
+    http_conn_flush(c);
     if (!c->writing && c->out.len == 0)
         conn_shutdown(c);
 }
@@ -263,16 +181,20 @@ static void on_write(uv_write_t *w, int status)
         return;
     }
     c->last_progress_ms = uv_now(c->server->loop);
-    conn_flush(c);
+    http_conn_flush(c);
+    if (c->abort_error) {
+        conn_abort_continue(c);
+        return;
+    }
 
     struct http_request *req = c->req;
-    if (req && req->want_drain && !req->closed && conn_queued(c) < HTTP_WRITE_LOW &&
-        !conn_dead(c)) {
+    if (req && req->want_drain && !req->closed && http_conn_queued(c) < HTTP_WRITE_LOW &&
+        !http_conn_dead(c)) {
         req->want_drain = false;
         if (req->handler && req->handler->on_drain)
             req->handler->on_drain(req); /* may end the response; req may be gone after */
     }
-    if (!conn_dead(c) && c->close_after && !c->writing && c->out.len == 0)
+    if (!http_conn_dead(c) && c->close_after && !c->writing && c->out.len == 0)
         conn_shutdown(c);
 }
 
@@ -310,7 +232,7 @@ static void request_free(struct http_request *req)
 }
 
 /* Runs on_close once. error 0 is replaced by a handler failure recorded in req->error. */
-static void request_notify_close(struct http_request *req, int error)
+void http_request_notify_close(struct http_request *req, int error)
 {
     if (req->closed)
         return;
@@ -354,7 +276,7 @@ static void request_fail(struct http_request *req, int error)
         if (http_response_send_error(req, status, msg) >= 0)
             return;
     }
-    conn_abort_later(req->conn, error);
+    http_conn_abort_later(req->conn, error, /* flush= */ true);
 }
 
 /* --- parsing ----------------------------------------------------------------------------- */
@@ -381,15 +303,15 @@ static bool conn_finish_request(struct http_conn *c)
     return true;
 }
 
-static void conn_update_reading(struct http_conn *c)
+void http_conn_update_reading(struct http_conn *c)
 {
-    if (c->lingering || conn_dead(c))
+    if (c->lingering || http_conn_dead(c))
         return;
     bool want = !c->close_after && !c->peer_eof && !c->shutting_down &&
                 !(c->req && c->req->paused && !c->req->closed) && c->in.len < HTTP_IN_HIGH;
     if (want && !c->reading) {
         if (uv_read_start(&c->h.stream, on_alloc, on_read) < 0) {
-            conn_abort_later(c, -EIO);
+            http_conn_abort_later(c, -EIO, /* flush= */ false);
             return;
         }
         c->reading = true;
@@ -401,15 +323,15 @@ static void conn_update_reading(struct http_conn *c)
 
 /* After a state change outside of parsing: finish the request, schedule parsing of buffered
  * input, adjust reading. */
-static void conn_settle(struct http_conn *c)
+void http_conn_settle(struct http_conn *c)
 {
-    if (c->in_feed || conn_dead(c))
+    if (c->in_feed || http_conn_dead(c))
         return;
     if (!conn_finish_request(c))
         return;
     if (c->in.len > 0 && !c->close_after && !request_waiting_for_handler(c->req))
         conn_kick(c);
-    conn_update_reading(c);
+    http_conn_update_reading(c);
 }
 
 /* Answers a request that could not be parsed; the connection ends after the answer. */
@@ -423,7 +345,7 @@ static void conn_on_parse_error(struct http_conn *c, int error)
         return;
     }
     if (req) {
-        request_notify_close(req, error);
+        http_request_notify_close(req, error);
         c->req = NULL;
         request_free(req);
     }
@@ -450,7 +372,7 @@ static void conn_process(struct http_conn *c)
         return;
     c->in_feed = true;
     for (;;) {
-        if (conn_dead(c))
+        if (http_conn_dead(c))
             break;
         if (!conn_finish_request(c))
             break;
@@ -466,8 +388,8 @@ static void conn_process(struct http_conn *c)
         /* r == HTTP_READER_PAUSED: a request completed; the loop decides what is next. */
     }
     c->in_feed = false;
-    if (!conn_dead(c))
-        conn_update_reading(c);
+    if (!http_conn_dead(c))
+        http_conn_update_reading(c);
     if (c->in.cap > HTTP_IN_MAX && c->in.len == 0)
         buf_release(&c->in);
 }
@@ -488,7 +410,7 @@ static int reader_on_head(void *userdata, const struct http_head *head)
     c->req = req;
 
     const struct http_handler *handler = s->cfg.route(req, s->cfg.userdata);
-    if (req->response != RESPONSE_NONE || conn_dead(c))
+    if (req->response != RESPONSE_NONE || http_conn_dead(c))
         return 0; /* the router answered (401, 405, ...) */
     if (!handler) {
         (void) http_response_send_error(req, 404, "not found");
@@ -514,9 +436,9 @@ static int reader_on_head(void *userdata, const struct http_head *head)
     const char *expect = http_head_get(head, "Expect");
     if (req->response == RESPONSE_NONE && has_body && expect &&
         strcasecmp(expect, "100-continue") == 0 && head->http_major == 1 &&
-        head->http_minor >= 1 && !conn_dead(c)) {
+        head->http_minor >= 1 && !http_conn_dead(c)) {
         (void) buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-        conn_flush(c);
+        http_conn_flush(c);
     }
     return 0;
 }
@@ -528,7 +450,7 @@ static int reader_on_body(void *userdata, const uint8_t *data, size_t len)
     if (!req)
         return 0;
     req->body_received += len;
-    if (req->closed || !req->handler || conn_dead(c))
+    if (req->closed || !req->handler || http_conn_dead(c))
         return 0; /* the response has ended: discard the rest of the body */
     int r;
     if (req->handler->on_body)
@@ -547,7 +469,7 @@ static int reader_on_complete(void *userdata)
     if (!req)
         return 0;
     req->body_done = true;
-    if (req->closed || !req->handler || conn_dead(c))
+    if (req->closed || !req->handler || http_conn_dead(c))
         return 0;
     req->paused = false;
     int r = req->handler->on_end ? req->handler->on_end(req) : 0;
@@ -580,7 +502,7 @@ static void conn_on_eof(struct http_conn *c)
     }
     /* Serve whatever complete requests are buffered before deciding. */
     conn_process(c);
-    if (conn_dead(c) || c->close_after)
+    if (http_conn_dead(c) || c->close_after)
         return;
     if (c->req || http_reader_in_message(c->reader)) {
         /* The client gave up on a request in progress (or sent half a request). */
@@ -621,7 +543,14 @@ static void on_conn_timer(uv_timer_t *t)
     if (c->closing)
         return;
     if (c->abort_error) {
-        conn_close(c, c->abort_error);
+        if (c->abort_flushing) {
+            conn_close(c, c->abort_error); /* the final flush took too long */
+            return;
+        }
+        conn_abort_continue(c);
+        if (!c->closing)
+            (void) uv_timer_start(&c->timer, on_conn_timer,
+                                  c->server->cfg.idle_timeout / USEC_PER_MSEC, 0);
         return;
     }
     if (c->lingering) {
@@ -631,7 +560,7 @@ static void on_conn_timer(uv_timer_t *t)
     if (c->kick) {
         c->kick = false;
         conn_process(c);
-        if (conn_dead(c))
+        if (http_conn_dead(c))
             return;
     }
     conn_arm_idle(c);
@@ -696,7 +625,7 @@ static void conn_close(struct http_conn *c, int error)
             log_debug_errno(error ? error : -ECANCELED,
                             "req=%" PRIu64 ": connection closed before the response ended",
                             req->id);
-        request_notify_close(req, error ? error : -ECANCELED);
+        http_request_notify_close(req, error ? error : -ECANCELED);
         request_free(req);
     }
     uv_close(&c->h.handle, on_conn_handle_closed);
@@ -744,7 +673,7 @@ static int conn_start(struct http_conn *c)
     if (c->h.handle.type == UV_TCP)
         (void) uv_tcp_nodelay(&c->h.tcp, 1);
     c->last_progress_ms = uv_now(s->loop);
-    conn_update_reading(c);
+    http_conn_update_reading(c);
     if (!c->closing)
         conn_arm_idle(c);
     return 0;
@@ -901,257 +830,4 @@ struct http_server *http_server_free(struct http_server *s)
 size_t http_server_connections(const struct http_server *s)
 {
     return s->n_conns;
-}
-
-/* --- request API ------------------------------------------------------------------------- */
-
-const struct http_head *http_request_head(const struct http_request *req)
-{
-    return req->head;
-}
-
-const char *http_request_method(const struct http_request *req)
-{
-    return req->head->method;
-}
-
-struct slice http_request_path(const struct http_request *req)
-{
-    return req->path;
-}
-
-struct slice http_request_query(const struct http_request *req)
-{
-    return req->query;
-}
-
-const char *http_request_header(const struct http_request *req, const char *name)
-{
-    return http_head_get(req->head, name);
-}
-
-uint64_t http_request_id(const struct http_request *req)
-{
-    return req->id;
-}
-
-void *http_request_userdata(const struct http_request *req)
-{
-    return req->conn->server->cfg.userdata;
-}
-
-void http_request_set_data(struct http_request *req, void *data)
-{
-    req->data = data;
-}
-
-void *http_request_get_data(const struct http_request *req)
-{
-    return req->data;
-}
-
-struct slice http_request_body(const struct http_request *req)
-{
-    return (struct slice){ req->body.data, req->body.len };
-}
-
-void http_request_pause_body(struct http_request *req)
-{
-    if (req->paused || req->body_done || req->closed)
-        return;
-    req->paused = true;
-    conn_update_reading(req->conn);
-}
-
-void http_request_resume_body(struct http_request *req)
-{
-    if (!req->paused)
-        return;
-    req->paused = false;
-    conn_settle(req->conn);
-}
-
-void http_request_abort(struct http_request *req)
-{
-    req->error = -ECONNABORTED;
-    conn_abort_later(req->conn, -ECONNABORTED);
-}
-
-/* --- response API ------------------------------------------------------------------------ */
-
-bool http_response_started(const struct http_request *req)
-{
-    return req->response != RESPONSE_NONE;
-}
-
-int http_response_add_header(struct http_request *req, const char *name, const char *value)
-{
-    if (req->response != RESPONSE_NONE)
-        return -EBUSY;
-    return http_format_header(&req->headers_out, name, value);
-}
-
-/* Whether the request body still to come is too large (or of unknown size) to read and drop
- * after the response. */
-static bool request_body_left_large(const struct http_request *req)
-{
-    if (req->body_done)
-        return false;
-    if (req->head->chunked)
-        return true;
-    if (!req->head->has_content_length)
-        return false;
-    return req->head->content_length - req->body_received > HTTP_DISCARD_MAX;
-}
-
-int http_response_start(struct http_request *req, unsigned status, int64_t content_length)
-{
-    struct http_conn *c = req->conn;
-    if (req->response != RESPONSE_NONE)
-        return -EBUSY;
-    if (status < 200 || status > 999)
-        return -EINVAL;
-    if (conn_dead(c))
-        return -EPIPE;
-    const struct http_head *head = req->head;
-    bool http11 = head->http_major > 1 || (head->http_major == 1 && head->http_minor >= 1);
-
-    if (status == 204 || status == 304)
-        req->framing = FRAMING_NONE;
-    else if (content_length >= 0)
-        req->framing = FRAMING_LENGTH;
-    else
-        req->framing = http11 ? FRAMING_CHUNKED : FRAMING_CLOSE;
-    req->close_conn = !req->keep_alive || c->server->stopping || req->framing == FRAMING_CLOSE ||
-                      request_body_left_large(req);
-
-    size_t mark = c->out.len;
-    int r = http_format_status_line(&c->out, status);
-    if (r >= 0)
-        r = buf_append(&c->out, req->headers_out.data, req->headers_out.len);
-    if (r >= 0 && req->framing == FRAMING_LENGTH)
-        r = buf_printf(&c->out, "Content-Length: %" PRId64 "\r\n", content_length);
-    else if (r >= 0 && req->framing == FRAMING_CHUNKED)
-        r = buf_append_str(&c->out, "Transfer-Encoding: chunked\r\n");
-    if (r >= 0 && req->close_conn)
-        r = buf_append_str(&c->out, "Connection: close\r\n");
-    else if (r >= 0 && !http11)
-        r = buf_append_str(&c->out, "Connection: keep-alive\r\n");
-    if (r >= 0)
-        r = buf_append_str(&c->out, "\r\n");
-    if (r < 0) {
-        c->out.len = mark; /* nothing half-written */
-        return r;
-    }
-    req->status = status;
-    req->response = RESPONSE_STARTED;
-    req->out_remaining = req->framing == FRAMING_LENGTH ? (uint64_t) content_length : 0;
-    buf_release(&req->headers_out);
-    conn_flush(c);
-    return 0;
-}
-
-int http_response_write(struct http_request *req, const void *data, size_t len)
-{
-    struct http_conn *c = req->conn;
-    if (req->response != RESPONSE_STARTED)
-        return -EBUSY;
-    if (conn_dead(c))
-        return -EPIPE;
-    if (len == 0)
-        return 0;
-    if (req->framing == FRAMING_NONE)
-        return -EINVAL;
-    if (req->framing == FRAMING_LENGTH) {
-        if (len > req->out_remaining)
-            return -EINVAL;
-        req->out_remaining -= len;
-    }
-    if (req->head_method)
-        return 0;
-
-    size_t mark = c->out.len;
-    int r = 0;
-    if (req->framing == FRAMING_CHUNKED)
-        r = buf_printf(&c->out, "%zx\r\n", len);
-    if (r >= 0)
-        r = buf_append(&c->out, data, len);
-    if (r >= 0 && req->framing == FRAMING_CHUNKED)
-        r = buf_append_str(&c->out, "\r\n");
-    if (r < 0) {
-        c->out.len = mark;
-        if (req->framing == FRAMING_LENGTH)
-            req->out_remaining += len;
-        return r;
-    }
-    conn_flush(c);
-    if (conn_queued(c) >= HTTP_WRITE_HIGH) {
-        req->want_drain = true;
-        return HTTP_WRITE_FULL;
-    }
-    return 0;
-}
-
-int http_response_end(struct http_request *req)
-{
-    struct http_conn *c = req->conn;
-    if (req->response != RESPONSE_STARTED)
-        return -EBUSY;
-    int r = 0;
-    if (req->framing == FRAMING_LENGTH && req->out_remaining > 0)
-        r = -EINVAL;
-    else if (req->framing == FRAMING_CHUNKED && !req->head_method && !conn_dead(c))
-        r = buf_append_str(&c->out, "0\r\n\r\n");
-    req->response = RESPONSE_ENDED;
-    if (r < 0) {
-        req->error = r;
-        conn_abort_later(c, r);
-    } else {
-        conn_flush(c);
-    }
-    request_notify_close(req, r);
-    conn_settle(c);
-    return r;
-}
-
-int http_response_send(struct http_request *req, unsigned status, const char *content_type,
-                       const void *body, size_t len)
-{
-    if (req->response != RESPONSE_NONE)
-        return -EBUSY;
-    int r;
-    if (content_type) {
-        r = http_response_add_header(req, "Content-Type", content_type);
-        if (r < 0)
-            return r;
-    }
-    bool no_body = status == 204 || status == 304;
-    r = http_response_start(req, status, no_body ? 0 : (int64_t) len);
-    if (r < 0)
-        return r;
-    if (!no_body) {
-        r = http_response_write(req, body, len);
-        if (r < 0) {
-            conn_abort_later(req->conn, r);
-            req->response = RESPONSE_ENDED;
-            request_notify_close(req, r);
-            conn_settle(req->conn);
-            return r;
-        }
-    }
-    return http_response_end(req);
-}
-
-int http_response_send_error(struct http_request *req, unsigned status, const char *message)
-{
-    json_t *j = json_pack("{s:i,s:s}", "code", (int) status, "message", message);
-    if (!j)
-        return -EINVAL; /* message is not valid UTF-8 */
-    char *body = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (!body)
-        return -ENOMEM;
-    int r = http_response_send(req, status, "application/json", body, strlen(body));
-    free(body);
-    return r;
 }

@@ -327,6 +327,11 @@ int serve_main(int argc, char **argv)
     (void) uv_signal_start(&d.sig_int, on_stop_signal, SIGINT);
     log_info("sbx %s listening on http://%s (data %s, %zu sandboxes running)", SBX_VERSION,
              d.cfg.listen, d.cfg.data_dir, d.n_sandboxes);
+    printf("sbx: point the E2B SDKs at this server:\n\n"
+           "    export E2B_API_URL=http://%s E2B_SANDBOX_URL=http://%s\n"
+           "    export E2B_API_KEY=$(cat %s/api-key)\n\n",
+           d.cfg.listen, d.cfg.listen, d.cfg.data_dir);
+    fflush(stdout);
 
     (void) uv_run(d.loop, UV_RUN_DEFAULT);
 

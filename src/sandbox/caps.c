@@ -38,7 +38,8 @@ int caps_last_cap_read(unsigned *ret)
          * the kernel knows, so probe it. One past CAPS_MAX_SUPPORTED still answering means
          * the kernel has capabilities we could not drop. */
         unsigned c = 0;
-        while (c <= CAPS_MAX_SUPPORTED + 1 && prctl(PR_CAPBSET_READ, (unsigned long) c, 0, 0, 0) >= 0)
+        while (c <= CAPS_MAX_SUPPORTED + 1 &&
+               prctl(PR_CAPBSET_READ, (unsigned long) c, 0, 0, 0) >= 0)
             c++;
         if (c == 0)
             return -EIO;
@@ -95,7 +96,7 @@ int caps_apply_default(unsigned last_cap)
 
 int rlimits_prepare(struct rlimits *ret)
 {
-    struct rlimits r = { .nofile = RLIMITS_NOFILE_DEFAULT };
+    struct rlimits r = {.nofile = RLIMITS_NOFILE_DEFAULT};
     uint64_t nr_open;
     /* RLIMIT_NOFILE above fs.nr_open fails with EPERM even for root. */
     if (proc_sys_read_u64("/proc/sys/fs/nr_open", &nr_open) >= 0 && nr_open > 0)
@@ -121,7 +122,7 @@ static int prlimit_self(int resource, const struct kernel_rlimit64 *new_limit,
 
 int rlimits_apply(const struct rlimits *r)
 {
-    struct kernel_rlimit64 lim = { .cur = r->nofile, .max = r->nofile };
+    struct kernel_rlimit64 lim = {.cur = r->nofile, .max = r->nofile};
     int ret = prlimit_self(RLIMIT_NOFILE, &lim, NULL);
     if (ret == -EPERM) {
         /* Inside a user namespace we cannot raise the hard limit (that takes
@@ -139,6 +140,6 @@ int rlimits_apply(const struct rlimits *r)
 
     /* No core files: they would land in the sandbox's disk quota at best. A piped
      * kernel.core_pattern ignores RLIMIT_CORE; that is a host setting (see caps.h). */
-    lim = (struct kernel_rlimit64) { .cur = 0, .max = 0 };
+    lim = (struct kernel_rlimit64){.cur = 0, .max = 0};
     return prlimit_self(RLIMIT_CORE, &lim, NULL);
 }

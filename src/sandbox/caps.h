@@ -25,14 +25,13 @@
 
 /* Docker's default capability set: CHOWN, DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW,
  * SETGID, SETUID, SETFCAP, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE. */
-#define CAPS_DEFAULT_MASK                                                                      \
-    ((UINT64_C(1) << CAP_CHOWN) | (UINT64_C(1) << CAP_DAC_OVERRIDE) |                          \
-     (UINT64_C(1) << CAP_FSETID) | (UINT64_C(1) << CAP_FOWNER) | (UINT64_C(1) << CAP_MKNOD) |  \
-     (UINT64_C(1) << CAP_NET_RAW) | (UINT64_C(1) << CAP_SETGID) |                              \
-     (UINT64_C(1) << CAP_SETUID) | (UINT64_C(1) << CAP_SETFCAP) |                              \
-     (UINT64_C(1) << CAP_SETPCAP) | (UINT64_C(1) << CAP_NET_BIND_SERVICE) |                    \
-     (UINT64_C(1) << CAP_SYS_CHROOT) | (UINT64_C(1) << CAP_KILL) |                             \
-     (UINT64_C(1) << CAP_AUDIT_WRITE))
+#define CAPS_DEFAULT_MASK                                                                       \
+    ((UINT64_C(1) << CAP_CHOWN) | (UINT64_C(1) << CAP_DAC_OVERRIDE) |                           \
+     (UINT64_C(1) << CAP_FSETID) | (UINT64_C(1) << CAP_FOWNER) | (UINT64_C(1) << CAP_MKNOD) |   \
+     (UINT64_C(1) << CAP_NET_RAW) | (UINT64_C(1) << CAP_SETGID) | (UINT64_C(1) << CAP_SETUID) | \
+     (UINT64_C(1) << CAP_SETFCAP) | (UINT64_C(1) << CAP_SETPCAP) |                              \
+     (UINT64_C(1) << CAP_NET_BIND_SERVICE) | (UINT64_C(1) << CAP_SYS_CHROOT) |                  \
+     (UINT64_C(1) << CAP_KILL) | (UINT64_C(1) << CAP_AUDIT_WRITE))
 
 /* Highest capability number this code can represent (capset version 3 has two 32-bit words). */
 #define CAPS_MAX_SUPPORTED 63u

@@ -24,11 +24,11 @@ static const struct {
     const char *dir;
     const char *marker;
 } v1_ctrl[_CGROUP_CTRL_MAX] = {
-    [CGROUP_CTRL_FREEZER] = { "freezer", "freezer.state" },
-    [CGROUP_CTRL_MEMORY] = { "memory", "memory.limit_in_bytes" },
-    [CGROUP_CTRL_PIDS] = { "pids", "pids.max" },
-    [CGROUP_CTRL_CPU] = { "cpu", "cpu.cfs_quota_us" },
-    [CGROUP_CTRL_CPUACCT] = { "cpuacct", "cpuacct.usage" },
+    [CGROUP_CTRL_FREEZER] = {"freezer", "freezer.state"},
+    [CGROUP_CTRL_MEMORY] = {"memory", "memory.limit_in_bytes"},
+    [CGROUP_CTRL_PIDS] = {"pids", "pids.max"},
+    [CGROUP_CTRL_CPU] = {"cpu", "cpu.cfs_quota_us"},
+    [CGROUP_CTRL_CPUACCT] = {"cpuacct", "cpuacct.usage"},
 };
 
 /* Memory limits at or above this mean "unlimited" (v1 reports PAGE_COUNTER_MAX pages, about
@@ -73,7 +73,7 @@ static int v1_root_add(struct cgroup_root *root, const char *path, const char *p
     if (sbx_fd < 0)
         return sbx_fd;
     size_t h = root->n_hier++;
-    root->hier[h] = (struct cgroup_hier) { .sbx_fd = sbx_fd, .controllers = CGROUP_CTRL_BIT(c) };
+    root->hier[h] = (struct cgroup_hier){.sbx_fd = sbx_fd, .controllers = CGROUP_CTRL_BIT(c)};
     root->ctrl_hier[c] = (int) h;
     devs[h] = st.st_dev;
     if (c == CGROUP_CTRL_MEMORY)
@@ -84,7 +84,7 @@ static int v1_root_add(struct cgroup_root *root, const char *path, const char *p
 
 int cgroup_v1_root_init(struct cgroup_root *root, const char *path, const char *parent)
 {
-    dev_t devs[_CGROUP_CTRL_MAX] = { 0 };
+    dev_t devs[_CGROUP_CTRL_MAX] = {0};
     for (enum cgroup_ctrl c = 0; c < _CGROUP_CTRL_MAX; c++) {
         int r = v1_root_add(root, path, parent, c, devs);
         if (r < 0)
@@ -174,7 +174,7 @@ static int v1_write_limits(struct cgroup *cg, const struct cgroup_limits *l, boo
 static int v1_create(struct cgroup *cg, const struct cgroup_limits *l)
 {
     struct cgroup_root *root = cg->root;
-    bool created[_CGROUP_CTRL_MAX] = { false };
+    bool created[_CGROUP_CTRL_MAX] = {false};
     bool reused = false;
     int r = 0;
     for (size_t h = 0; h < root->n_hier; h++) {

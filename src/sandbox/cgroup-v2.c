@@ -54,8 +54,8 @@ static int v2_subtree_enable(int dfd, unsigned mask)
     size_t n = 0;
     for (enum cgroup_ctrl c = 0; c < _CGROUP_CTRL_MAX; c++)
         if (mask & CGROUP_CTRL_BIT(c))
-            n += (size_t) snprintf(buf + n, sizeof(buf) - n, "%s+%s", n ? " " : "",
-                                   v2_ctrl_name[c]);
+            n +=
+                (size_t) snprintf(buf + n, sizeof(buf) - n, "%s+%s", n ? " " : "", v2_ctrl_name[c]);
     if (n == 0)
         return 0;
     return write_string_file_at(dfd, "cgroup.subtree_control", buf);
@@ -88,7 +88,7 @@ int cgroup_v2_root_init(struct cgroup_root *root, const char *path, const char *
     int sbx_fd = NEG_ERRNO(openat(fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (sbx_fd < 0)
         return sbx_fd;
-    root->hier[0] = (struct cgroup_hier) { .sbx_fd = sbx_fd, .controllers = mask };
+    root->hier[0] = (struct cgroup_hier){.sbx_fd = sbx_fd, .controllers = mask};
     root->n_hier = 1;
     return v2_subtree_enable(sbx_fd, mask);
 }
@@ -129,7 +129,7 @@ static int v2_events_wait(struct cgroup *cg, const char *key, uint64_t want, use
         usec_t now = now_monotonic();
         if (now >= deadline)
             return -ETIMEDOUT;
-        struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+        struct pollfd pfd = {.fd = fd, .events = POLLPRI};
         usec_t wait = MIN(deadline - now, 100 * USEC_PER_MSEC);
         if (poll(&pfd, 1, (int) ((wait + 999) / 1000)) < 0 && errno != EINTR)
             return -errno;

@@ -307,11 +307,10 @@ int cgroup_root_detect(struct cgroup_root **ret)
     if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
         /* Pure v2. Without memory, cpu and pids here we could not enforce limits. */
         _cleanup_free_ char *s = NULL;
-        int r = read_file_at(AT_FDCWD, "/sys/fs/cgroup/cgroup.controllers", CG_FILE_MAX, &s,
-                             NULL);
+        int r = read_file_at(AT_FDCWD, "/sys/fs/cgroup/cgroup.controllers", CG_FILE_MAX, &s, NULL);
         if (r < 0)
             return r;
-        static const char *const need[] = { "memory", "cpu", "pids" };
+        static const char *const need[] = {"memory", "cpu", "pids"};
         for (size_t i = 0; i < ELEMENTSOF(need); i++) {
             bool found = false;
             for (char *w = s; *w && !found;) {
@@ -406,8 +405,8 @@ int cgroup_clone_fd(struct cgroup *cg)
 {
     if (cg->root->version != CGROUP_V2)
         return -EOPNOTSUPP;
-    return NEG_ERRNO(openat(cg->root->hier[0].sbx_fd, cg->name,
-                            O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    return NEG_ERRNO(
+        openat(cg->root->hier[0].sbx_fd, cg->name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
 }
 
 int cgroup_freeze(struct cgroup *cg)
@@ -446,14 +445,14 @@ int cgroup_destroy_by_name(struct cgroup_root *root, const char *name)
 {
     if (!cgroup_name_is_valid(name))
         return -EINVAL;
-    struct cgroup cg = { .root = root };
+    struct cgroup cg = {.root = root};
     (void) snprintf(cg.name, sizeof(cg.name), "%s", name);
     return cgroup_remove(&cg);
 }
 
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret)
 {
-    struct cgroup_stats s = { 0 };
+    struct cgroup_stats s = {0};
     int r = cg->root->ops->stats(cg, &s);
     if (r < 0)
         return r;

@@ -67,13 +67,13 @@ enum {
 };
 
 struct cgroup_stats {
-    unsigned valid;              /* CGROUP_STATS_* */
-    uint64_t cpu_usage_usec;     /* user + system, since creation */
-    uint64_t memory_current;     /* bytes charged now, page cache included */
-    uint64_t memory_cache;       /* of which page cache (v1 "cache", v2 "file") */
-    uint64_t memory_limit;       /* bytes; UINT64_MAX = unlimited */
-    uint64_t oom_kills;          /* processes killed by the OOM killer inside */
-    uint64_t pids_current;       /* tasks (threads included) */
+    unsigned valid;          /* CGROUP_STATS_* */
+    uint64_t cpu_usage_usec; /* user + system, since creation */
+    uint64_t memory_current; /* bytes charged now, page cache included */
+    uint64_t memory_cache;   /* of which page cache (v1 "cache", v2 "file") */
+    uint64_t memory_limit;   /* bytes; UINT64_MAX = unlimited */
+    uint64_t oom_kills;      /* processes killed by the OOM killer inside */
+    uint64_t pids_current;   /* tasks (threads included) */
 };
 
 /* Finds the host's cgroup layout: pure v2 when /sys/fs/cgroup is cgroup2 and offers the

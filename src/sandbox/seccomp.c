@@ -82,94 +82,94 @@ struct deny_rule {
 /* The deny list: one group per reason. All fail with EPERM unless said otherwise. */
 static const struct deny_rule deny_rules[] = {
     /* Kernel code: modules and kexec replace or extend the host kernel. */
-    { "create_module", -1, EPERM },
-    { "delete_module", -1, EPERM },
-    { "finit_module", -1, EPERM },
-    { "get_kernel_syms", -1, EPERM },
-    { "init_module", -1, EPERM },
-    { "query_module", -1, EPERM },
-    { "kexec_file_load", -1, EPERM },
-    { "kexec_load", -1, EPERM },
+    {"create_module", -1, EPERM},
+    {"delete_module", -1, EPERM},
+    {"finit_module", -1, EPERM},
+    {"get_kernel_syms", -1, EPERM},
+    {"init_module", -1, EPERM},
+    {"query_module", -1, EPERM},
+    {"kexec_file_load", -1, EPERM},
+    {"kexec_load", -1, EPERM},
 
     /* Host-global state that no namespace covers: clocks, process accounting, kernel log,
      * swap, quotas, NFS server, legacy sysctl/ustat/sysfs/uselib, oprofile cookies, terminal
      * hangup. reboot(2) in a PID namespace would only end the sandbox, which the sandbox can
      * do by other means; it has no use inside and Docker denies it. */
-    { "adjtimex", -1, EPERM },
-    { "clock_adjtime", -1, EPERM },
-    { "clock_settime", -1, EPERM },
-    { "settimeofday", -1, EPERM },
-    { "stime", -1, EPERM },
-    { "acct", -1, EPERM },
-    { "syslog", -1, EPERM },
-    { "swapon", -1, EPERM },
-    { "swapoff", -1, EPERM },
-    { "reboot", -1, EPERM },
-    { "quotactl", -1, EPERM },
-    { "quotactl_fd", 443, EPERM },
-    { "nfsservctl", -1, EPERM },
-    { "_sysctl", -1, EPERM },
-    { "sysfs", -1, EPERM },
-    { "ustat", -1, EPERM },
-    { "uselib", -1, EPERM },
-    { "lookup_dcookie", -1, EPERM },
-    { "vhangup", -1, EPERM },
+    {"adjtimex", -1, EPERM},
+    {"clock_adjtime", -1, EPERM},
+    {"clock_settime", -1, EPERM},
+    {"settimeofday", -1, EPERM},
+    {"stime", -1, EPERM},
+    {"acct", -1, EPERM},
+    {"syslog", -1, EPERM},
+    {"swapon", -1, EPERM},
+    {"swapoff", -1, EPERM},
+    {"reboot", -1, EPERM},
+    {"quotactl", -1, EPERM},
+    {"quotactl_fd", 443, EPERM},
+    {"nfsservctl", -1, EPERM},
+    {"_sysctl", -1, EPERM},
+    {"sysfs", -1, EPERM},
+    {"ustat", -1, EPERM},
+    {"uselib", -1, EPERM},
+    {"lookup_dcookie", -1, EPERM},
+    {"vhangup", -1, EPERM},
 
     /* Raw hardware access and virtual-8086 mode. */
-    { "ioperm", -1, EPERM },
-    { "iopl", -1, EPERM },
-    { "vm86", -1, EPERM },
-    { "vm86old", -1, EPERM },
+    {"ioperm", -1, EPERM},
+    {"iopl", -1, EPERM},
+    {"vm86", -1, EPERM},
+    {"vm86old", -1, EPERM},
 
     /* The kernel keyring is not namespaced: keys of the host and of other sandboxes would be
      * reachable by serial number, and keyctl has a long CVE history. */
-    { "add_key", -1, EPERM },
-    { "keyctl", -1, EPERM },
-    { "request_key", -1, EPERM },
+    {"add_key", -1, EPERM},
+    {"keyctl", -1, EPERM},
+    {"request_key", -1, EPERM},
 
     /* Large kernel attack surface with a history of privilege escalations and no use in a
      * code sandbox: eBPF, perf events, userfaultfd (used to win kernel races), io_uring (more
      * than a dozen LPE CVEs since 2021; Docker denies it since 25.0, callers fall back to
      * epoll and threads), fanotify (Docker requires CAP_SYS_ADMIN). */
-    { "bpf", -1, EPERM },
-    { "perf_event_open", -1, EPERM },
-    { "userfaultfd", -1, EPERM },
-    { "io_uring_setup", 425, EPERM },
-    { "io_uring_enter", 426, EPERM },
-    { "io_uring_register", 427, EPERM },
-    { "fanotify_init", -1, EPERM },
+    {"bpf", -1, EPERM},
+    {"perf_event_open", -1, EPERM},
+    {"userfaultfd", -1, EPERM},
+    {"io_uring_setup", 425, EPERM},
+    {"io_uring_enter", 426, EPERM},
+    {"io_uring_register", 427, EPERM},
+    {"fanotify_init", -1, EPERM},
 
     /* Mounts: the sandbox's mount table is final once the child pivots. Includes the new
      * mount API (open_tree can clone host mounts reachable through inherited fds). */
-    { "mount", -1, EPERM },
-    { "umount", -1, EPERM },
-    { "umount2", -1, EPERM },
-    { "pivot_root", -1, EPERM },
-    { "open_tree", 428, EPERM },
-    { "open_tree_attr", 467, EPERM },
-    { "move_mount", 429, EPERM },
-    { "fsopen", 430, EPERM },
-    { "fsconfig", 431, EPERM },
-    { "fsmount", 432, EPERM },
-    { "fspick", 433, EPERM },
-    { "mount_setattr", 442, EPERM },
+    {"mount", -1, EPERM},
+    {"umount", -1, EPERM},
+    {"umount2", -1, EPERM},
+    {"pivot_root", -1, EPERM},
+    {"open_tree", 428, EPERM},
+    {"open_tree_attr", 467, EPERM},
+    {"move_mount", 429, EPERM},
+    {"fsopen", 430, EPERM},
+    {"fsconfig", 431, EPERM},
+    {"fsmount", 432, EPERM},
+    {"fspick", 433, EPERM},
+    {"mount_setattr", 442, EPERM},
     /* Mount listing by ID (6.8): new code, nothing needs it, libmount falls back to
      * /proc/self/mountinfo on ENOSYS (and would not on EPERM). */
-    { "statmount", 457, ENOSYS },
-    { "listmount", 458, ENOSYS },
+    {"statmount", 457, ENOSYS},
+    {"listmount", 458, ENOSYS},
 
     /* File handles bypass path-based access checks ("shocker", 2014): open_by_handle_at can
      * open any file of a file system whose handle one can guess. */
-    { "name_to_handle_at", -1, EPERM },
-    { "open_by_handle_at", -1, EPERM },
+    {"name_to_handle_at", -1, EPERM},
+    {"open_by_handle_at", -1, EPERM},
 
     /* Namespaces: the sandbox keeps the ones it was given. unshare(2) and setns(2) are denied
      * whatever the flags (Docker does the same without CAP_SYS_ADMIN); clone(2) with a
      * CLONE_NEW* flag is denied below by argument; clone3(2) passes its flags in memory that
      * BPF cannot read, so it fails with ENOSYS and libc falls back to clone(2). */
-    { "setns", -1, EPERM },
-    { "unshare", -1, EPERM },
-    { "clone3", 435, ENOSYS },
+    {"setns", -1, EPERM},
+    {"unshare", -1, EPERM},
+    {"clone3", 435, ENOSYS},
 
     /* Reading or changing other processes beyond ptrace's checks. ptrace(2) itself stays
      * allowed: since Linux 4.8 seccomp re-checks a system call after a tracer changes it, so
@@ -178,36 +178,38 @@ static const struct deny_rule deny_rules[] = {
      * (gdb, strace) are normal tools in a code sandbox. process_vm_*, kcmp, pidfd_getfd and
      * process_madvise are denied as Docker does without CAP_SYS_PTRACE; gdb and strace fall
      * back to /proc/<pid>/mem and PTRACE_PEEKDATA. */
-    { "process_vm_readv", -1, EPERM },
-    { "process_vm_writev", -1, EPERM },
-    { "kcmp", -1, EPERM },
-    { "pidfd_getfd", 438, EPERM },
-    { "process_madvise", 440, EPERM },
+    {"process_vm_readv", -1, EPERM},
+    {"process_vm_writev", -1, EPERM},
+    {"kcmp", -1, EPERM},
+    {"pidfd_getfd", 438, EPERM},
+    {"process_madvise", 440, EPERM},
 
     /* NUMA placement of memory: Docker requires CAP_SYS_NICE, move_pages/migrate_pages act on
      * other processes' memory. libnuma reports "NUMA not available" and carries on. */
-    { "get_mempolicy", -1, EPERM },
-    { "mbind", -1, EPERM },
-    { "set_mempolicy", -1, EPERM },
-    { "set_mempolicy_home_node", 450, EPERM },
-    { "migrate_pages", -1, EPERM },
-    { "move_pages", -1, EPERM },
+    {"get_mempolicy", -1, EPERM},
+    {"mbind", -1, EPERM},
+    {"set_mempolicy", -1, EPERM},
+    {"set_mempolicy_home_node", 450, EPERM},
+    {"migrate_pages", -1, EPERM},
+    {"move_pages", -1, EPERM},
 
     /* The hostname is set by the runtime before the filter is loaded (Docker parity: needs
      * CAP_SYS_ADMIN there). */
-    { "sethostname", -1, EPERM },
-    { "setdomainname", -1, EPERM },
+    {"sethostname", -1, EPERM},
+    {"setdomainname", -1, EPERM},
 
     /* LSM self-attribute calls (6.8): host security-module state, no use inside. */
-    { "lsm_get_self_attr", 459, EPERM },
-    { "lsm_set_self_attr", 460, EPERM },
-    { "lsm_list_modules", 461, EPERM },
+    {"lsm_get_self_attr", 459, EPERM},
+    {"lsm_set_self_attr", 460, EPERM},
+    {"lsm_list_modules", 461, EPERM},
 };
 
-/* CLONE_NEW* flags clone(2) must not carry (Docker's mask 0x7E020000 plus CLONE_NEWTIME). */
+/* CLONE_NEW* flags clone(2) must not carry: Docker's mask 0x7E020000. CLONE_NEWTIME (0x80)
+ * cannot be passed to clone(2), where the low byte is the exit signal; it only exists for
+ * unshare(2) and clone3(2), both denied. */
 static const uint64_t clone_ns_flags[] = {
-    CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-    CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET, 0x00000080 /* CLONE_NEWTIME */,
+    CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+    CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
 };
 
 static int deny_rule_add(scmp_filter_ctx ctx, const struct deny_rule *d)
@@ -250,7 +252,8 @@ static int policy_add(scmp_filter_ctx ctx)
      * reads as "kernel without audit", so sudo and login stay silent (EPERM makes sudo warn
      * "unable to open audit system" and can fail the command). */
     r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPROTONOSUPPORT), SCMP_SYS(socket), 2,
-                         SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0), SCMP_A2(SCMP_CMP_EQ, NETLINK_AUDIT, 0));
+                         SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+                         SCMP_A2(SCMP_CMP_EQ, NETLINK_AUDIT, 0));
     if (r < 0)
         return r;
 
@@ -285,7 +288,7 @@ enum {
 
 /* Docker's allowed personality(2) values: PER_LINUX, PER_LINUX32, UNAME26, PER_LINUX32 |
  * UNAME26, and 0xffffffff (query only). */
-static const uint32_t persona_allowed[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
+static const uint32_t persona_allowed[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 _Static_assert(ELEMENTSOF(persona_allowed) == P_RET_EPERM - P_IF_PERSONA_0,
                "one P_IF_PERSONA_* instruction per allowed value");
 
@@ -318,14 +321,14 @@ static void prologue_fill(struct sock_filter p[static P_END])
     p[P_LD_ARCH] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                                                  offsetof(struct seccomp_data, arch));
     p[P_IF_NATIVE] = jump(P_IF_NATIVE, SECCOMP_AUDIT_ARCH_NATIVE, P_LD_NR, P_END);
-    p[P_LD_NR] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                               offsetof(struct seccomp_data, nr));
+    p[P_LD_NR] =
+        (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 #ifdef SECCOMP_X32_SYSCALL_BIT
     /* x32 numbers (and -1, which tracers use to skip a call) are libseccomp's to judge. */
     p[P_IF_X32] = jump_ge(P_IF_X32, SECCOMP_X32_SYSCALL_BIT, P_END, P_IF_UNREVIEWED);
 #endif
-    p[P_IF_UNREVIEWED] = jump_ge(P_IF_UNREVIEWED, SECCOMP_FIRST_UNREVIEWED_NR, P_RET_ENOSYS,
-                                 P_IF_PERSONALITY);
+    p[P_IF_UNREVIEWED] =
+        jump_ge(P_IF_UNREVIEWED, SECCOMP_FIRST_UNREVIEWED_NR, P_RET_ENOSYS, P_IF_PERSONALITY);
     p[P_IF_PERSONALITY] = jump(P_IF_PERSONALITY, __NR_personality, P_LD_PERSONA, P_END);
     p[P_LD_PERSONA] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg0_low);
     for (unsigned i = 0; i < ELEMENTSOF(persona_allowed); i++) {
@@ -335,8 +338,8 @@ static void prologue_fill(struct sock_filter p[static P_END])
     p[P_RET_EPERM] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K,
                                                    SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
     p[P_RET_ALLOW] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    p[P_RET_ENOSYS] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K,
-                                                    SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+    p[P_RET_ENOSYS] = (struct sock_filter) BPF_STMT(
+        BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
 }
 
 /* Exports ctx's BPF into a new program with the prologue in front. */
@@ -383,8 +386,12 @@ int seccomp_program_build(struct seccomp_program **ret)
     if (!ctx)
         return -ENOMEM;
     /* Foreign ABIs (i386 and x32 on x86_64): kill the whole process, not just the thread, so
-     * nothing half-dead keeps running. Only the native architecture is in ctx. */
+     * nothing half-dead keeps running. Only the native architecture is in ctx. libseccomp
+     * refuses KILL_PROCESS when it believes the kernel predates it (< 4.14, or seccomp(2)
+     * not answering its probe, as under valgrind): kill the thread then. */
     int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (r == -EINVAL)
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_THREAD);
     /* We never call seccomp_load(); say so anyway: no_new_privs must stay off (sudo). */
     if (r >= 0)
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);

@@ -34,7 +34,7 @@
 #define TP "sbx-test"
 #define MIB (UINT64_C(1) << 20)
 
-static const char *const v1_dirs[] = { "memory", "cpu", "cpuacct", "pids", "freezer" };
+static const char *const v1_dirs[] = {"memory", "cpu", "cpuacct", "pids", "freezer"};
 
 /* ---- names and cleanup ---- */
 
@@ -54,7 +54,7 @@ static const char *tname(int i)
 /* A cgroup2 hierarchy to test v2 on, or NULL. */
 static const char *v2_path(void)
 {
-    static const char *const cands[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+    static const char *const cands[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
     for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
         struct statfs s;
         if (statfs(cands[i], &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC)
@@ -173,12 +173,12 @@ static void run_with_cleanup(void (*body)(void))
     }
 }
 
-#define CG_TEST(tname_)                                                                        \
-    static void body_##tname_(void);                                                           \
-    TEST(tname_)                                                                               \
-    {                                                                                          \
-        run_with_cleanup(body_##tname_);                                                       \
-    }                                                                                          \
+#define CG_TEST(tname_)                  \
+    static void body_##tname_(void);     \
+    TEST(tname_)                         \
+    {                                    \
+        run_with_cleanup(body_##tname_); \
+    }                                    \
     static void body_##tname_(void)
 
 /* ---- helpers ---- */
@@ -260,7 +260,7 @@ static int v1_dirs_present(const char *name)
 
 static void sleep_ms(unsigned ms)
 {
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
@@ -288,12 +288,19 @@ static struct kid kid_spawn(void (*fn)(void))
         _exit(0);
     }
     close(p[0]);
-    return (struct kid) { pid, p[1] };
+    return (struct kid){pid, p[1]};
 }
 
 static void kid_go(struct kid *k)
 {
     ASSERT_EQ(write(k->go_fd, "g", 1), 1);
+    close(k->go_fd);
+    k->go_fd = -1;
+}
+
+/* For a kid that is killed before it is let go: just close our end. */
+static void kid_forget(struct kid *k)
+{
     close(k->go_fd);
     k->go_fd = -1;
 }
@@ -344,10 +351,10 @@ TEST(names_are_validated)
 {
     ASSERT_TRUE(cgroup_name_is_valid("a"));
     ASSERT_TRUE(cgroup_name_is_valid("test-123-0"));
-    ASSERT_TRUE(cgroup_name_is_valid(
-        "0123456789012345678901234567890123456789012345678901234567890123"));
-    ASSERT_FALSE(cgroup_name_is_valid(
-        "01234567890123456789012345678901234567890123456789012345678901234"));
+    ASSERT_TRUE(
+        cgroup_name_is_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+    ASSERT_FALSE(
+        cgroup_name_is_valid("01234567890123456789012345678901234567890123456789012345678901234"));
     ASSERT_FALSE(cgroup_name_is_valid(""));
     ASSERT_FALSE(cgroup_name_is_valid("A"));
     ASSERT_FALSE(cgroup_name_is_valid(".."));
@@ -412,7 +419,7 @@ CG_TEST(v1_create_writes_every_knob)
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL;
     const char *n = tname(0);
-    struct cgroup_limits l = { .memory_bytes = 64 * MIB, .cpu_millis = 500, .pids_max = 32 };
+    struct cgroup_limits l = {.memory_bytes = 64 * MIB, .cpu_millis = 500, .pids_max = 32};
     ASSERT_OK(cgroup_create(root, n, &l, &cg));
     ASSERT_STREQ(cgroup_name(cg), n);
     ASSERT_EQ(v1_dirs_present(n), 5);
@@ -432,7 +439,7 @@ CG_TEST(v1_create_writes_every_knob)
 
     /* Reuse of an existing empty cgroup rewrites the limits, also upwards (memsw first). */
     cg = cgroup_free(cg);
-    l = (struct cgroup_limits) { .memory_bytes = 256 * MIB, .cpu_millis = 2000, .pids_max = 0 };
+    l = (struct cgroup_limits){.memory_bytes = 256 * MIB, .cpu_millis = 2000, .pids_max = 0};
     ASSERT_OK(cgroup_create(root, n, &l, &cg));
     ASSERT_EQ(v1_knob("memory", n, "memory.limit_in_bytes"), 256 * MIB);
     if (path_exists(fmt_buf(V1_BASE "/%s/" TP "/%s/memory.memsw.limit_in_bytes", "memory", n)))
@@ -442,7 +449,7 @@ CG_TEST(v1_create_writes_every_knob)
 
     /* Unlimited. */
     struct cgroup *cg2 = NULL;
-    struct cgroup_limits unl = { 0 };
+    struct cgroup_limits unl = {0};
     ASSERT_OK(cgroup_create(root, tname(1), &unl, &cg2));
     ASSERT_TRUE(v1_knob("memory", tname(1), "memory.limit_in_bytes") > (UINT64_C(1) << 62));
     ASSERT_TRUE(v1_knob("cpu", tname(1), "cpu.cfs_quota_us") == UINT64_MAX);
@@ -453,7 +460,7 @@ CG_TEST(v1_create_writes_every_knob)
     ASSERT_ERRNO(cgroup_create(root, "Bad", &l, &bad), EINVAL);
     ASSERT_ERRNO(cgroup_create(root, "", &l, &bad), EINVAL);
     ASSERT_ERRNO(cgroup_create(root, "../x", &l, &bad), EINVAL);
-    struct cgroup_limits tiny = { .cpu_millis = 5 };
+    struct cgroup_limits tiny = {.cpu_millis = 5};
     ASSERT_ERRNO(cgroup_create(root, tname(2), &tiny, &bad), EINVAL);
     ASSERT_EQ(v1_dirs_present(tname(2)), 0);
     ASSERT_NULL(bad);
@@ -470,7 +477,7 @@ CG_TEST(v1_reuse_refused_while_populated)
 {
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL, *again = NULL;
-    struct cgroup_limits l = { .memory_bytes = 64 * MIB };
+    struct cgroup_limits l = {.memory_bytes = 64 * MIB};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     struct kid k = kid_spawn(sleeper);
     ASSERT_OK(cgroup_attach(cg, k.pid));
@@ -480,6 +487,7 @@ CG_TEST(v1_reuse_refused_while_populated)
     ASSERT_OK(cgroup_destroy(cg));
     int st = kid_wait(k.pid);
     ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    kid_forget(&k);
     cgroup_root_free(root);
 }
 
@@ -498,7 +506,7 @@ CG_TEST(v1_attach_and_stats)
 {
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { .memory_bytes = 128 * MIB, .cpu_millis = 1000, .pids_max = 16 };
+    struct cgroup_limits l = {.memory_bytes = 128 * MIB, .cpu_millis = 1000, .pids_max = 16};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     ASSERT_EQ(cgroup_populated(cg), 0);
     struct kid k = kid_spawn(touch_8mib_then_spin);
@@ -571,7 +579,7 @@ CG_TEST(v1_freeze_thaw)
 {
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { 0 };
+    struct cgroup_limits l = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     char p[1024];
     snprintf(p, sizeof(p), "%s", fmt_buf(V1_BASE "/freezer/" TP "/%s/freezer.state", tname(0)));
@@ -607,7 +615,7 @@ CG_TEST(v1_kill_every_process)
 {
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { .pids_max = 64 };
+    struct cgroup_limits l = {.pids_max = 64};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     kill_check(cg);
     char *procs = read_line(fmt_buf(V1_BASE "/freezer/" TP "/%s/cgroup.procs", tname(0)));
@@ -626,7 +634,7 @@ CG_TEST(v1_destroy_removes_everything)
 {
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { .memory_bytes = 32 * MIB, .pids_max = 8 };
+    struct cgroup_limits l = {.memory_bytes = 32 * MIB, .pids_max = 8};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     struct kid k = kid_spawn(sleeper_with_grandchild);
     ASSERT_OK(cgroup_attach(cg, k.pid));
@@ -667,7 +675,7 @@ CG_TEST(v1_oom_kill_stays_inside)
 {
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { .memory_bytes = 64 * MIB };
+    struct cgroup_limits l = {.memory_bytes = 64 * MIB};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     struct kid k = kid_spawn(memory_hog);
     ASSERT_OK(cgroup_attach(cg, k.pid));
@@ -701,7 +709,7 @@ static void fork_bomb(void)
         }
         n++;
     }
-    int res[2] = { n, err };
+    int res[2] = {n, err};
     if (write(bomb_fd, res, sizeof(res)) != sizeof(res))
         _exit(5);
     sleeper();
@@ -711,7 +719,7 @@ CG_TEST(v1_fork_bomb_stops_at_pids_max)
 {
     struct cgroup_root *root = open_v1();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { .pids_max = 8 };
+    struct cgroup_limits l = {.pids_max = 8};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     int p[2];
     ASSERT_OK(pipe2(p, O_CLOEXEC));
@@ -760,10 +768,10 @@ static int list_stop_cb(const char *name, void *ud)
 static void list_check(struct cgroup_root *root)
 {
     struct cgroup *cg[3];
-    struct cgroup_limits l = { 0 };
+    struct cgroup_limits l = {0};
     for (int i = 0; i < 3; i++)
         ASSERT_OK(cgroup_create(root, tname(i), &l, &cg[i]));
-    struct seen s = { { 0 }, 0 };
+    struct seen s = {{0}, 0};
     int n = cgroup_list(root, list_cb, &s);
     ASSERT_GE(n, 3);
     ASSERT_EQ(n, s.calls);
@@ -806,7 +814,7 @@ CG_TEST(v1_create_destroy_timing)
     struct cgroup_root *root = open_v1();
     enum { N = 200 };
     static uint64_t create_us[N], destroy_us[N];
-    struct cgroup_limits l = { .memory_bytes = 512 * MIB, .cpu_millis = 1000, .pids_max = 1024 };
+    struct cgroup_limits l = {.memory_bytes = 512 * MIB, .cpu_millis = 1000, .pids_max = 1024};
     for (int i = 0; i < N; i++) {
         struct cgroup *cg = NULL;
         usec_t t0 = now_monotonic();
@@ -821,10 +829,42 @@ CG_TEST(v1_create_destroy_timing)
     qsort(destroy_us, N, sizeof(uint64_t), u64_cmp);
     fprintf(stderr,
             "# v1 cgroup_create: median %" PRIu64 " us, p90 %" PRIu64 " us, max %" PRIu64
-            " us; cgroup_destroy (empty): median %" PRIu64 " us, p90 %" PRIu64
-            " us, max %" PRIu64 " us (n=%d)\n",
+            " us; cgroup_destroy (empty): median %" PRIu64 " us, p90 %" PRIu64 " us, max %" PRIu64
+            " us (n=%d)\n",
             create_us[N / 2], create_us[N * 9 / 10], create_us[N - 1], destroy_us[N / 2],
             destroy_us[N * 9 / 10], destroy_us[N - 1], N);
+
+    /* With one process inside: freeze, thaw, and destroy (which kills and waits). */
+    enum { M = 50 };
+    static uint64_t freeze_us[M], thaw_us[M], kill_destroy_us[M];
+    for (int i = 0; i < M; i++) {
+        struct cgroup *cg = NULL;
+        ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
+        struct kid k = kid_spawn(sleeper);
+        ASSERT_OK(cgroup_attach(cg, k.pid));
+        kid_go(&k);
+        usec_t t0 = now_monotonic();
+        ASSERT_OK(cgroup_freeze(cg));
+        usec_t t1 = now_monotonic();
+        ASSERT_OK(cgroup_thaw(cg));
+        usec_t t2 = now_monotonic();
+        ASSERT_OK(cgroup_destroy(cg));
+        usec_t t3 = now_monotonic();
+        int st = kid_wait(k.pid);
+        ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        freeze_us[i] = t1 - t0;
+        thaw_us[i] = t2 - t1;
+        kill_destroy_us[i] = t3 - t2;
+    }
+    qsort(freeze_us, M, sizeof(uint64_t), u64_cmp);
+    qsort(thaw_us, M, sizeof(uint64_t), u64_cmp);
+    qsort(kill_destroy_us, M, sizeof(uint64_t), u64_cmp);
+    fprintf(stderr,
+            "# v1 with 1 process: freeze median %" PRIu64 " us (max %" PRIu64
+            "), thaw median %" PRIu64 " us, destroy (kill+wait+rmdir) median %" PRIu64
+            " us, p90 %" PRIu64 " us, max %" PRIu64 " us (n=%d)\n",
+            freeze_us[M / 2], freeze_us[M - 1], thaw_us[M / 2], kill_destroy_us[M / 2],
+            kill_destroy_us[M * 9 / 10], kill_destroy_us[M - 1], M);
     ASSERT_EQ(v1_dirs_present(tname(0)), 0);
     cgroup_root_free(root);
 }
@@ -853,7 +893,7 @@ CG_TEST(v2_lifecycle)
     struct cgroup_root *root = open_v2();
     const char *base = v2_path();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { 0 };
+    struct cgroup_limits l = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     ASSERT_TRUE(path_exists(fmt_buf("%s/" TP "/%s", base, tname(0))));
     ASSERT_EQ(cgroup_populated(cg), 0);
@@ -881,7 +921,8 @@ CG_TEST(v2_lifecycle)
     /* Nested cgroup with a process in it: kill and destroy take the whole subtree. */
     ASSERT_OK(mkdir(fmt_buf("%s/" TP "/%s/inner", base, tname(0)), 0755) < 0 ? -errno : 0);
     struct kid k2 = kid_spawn(sleeper);
-    ASSERT_OK(write_string_file_at(AT_FDCWD, fmt_buf("%s/" TP "/%s/inner/cgroup.procs", base, tname(0)),
+    ASSERT_OK(write_string_file_at(AT_FDCWD,
+                                   fmt_buf("%s/" TP "/%s/inner/cgroup.procs", base, tname(0)),
                                    fmt_buf("%d", (int) k2.pid)));
     ASSERT_OK(cgroup_destroy(cg));
     ASSERT_FALSE(path_exists(fmt_buf("%s/" TP "/%s", base, tname(0))));
@@ -889,6 +930,8 @@ CG_TEST(v2_lifecycle)
     ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     st = kid_wait(k2.pid);
     ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    kid_forget(&k);
+    kid_forget(&k2);
     ASSERT_OK(cgroup_destroy_by_name(root, tname(0)));
     cgroup_root_free(root);
 }
@@ -897,7 +940,7 @@ CG_TEST(v2_freeze_thaw_kill)
 {
     struct cgroup_root *root = open_v2();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { 0 };
+    struct cgroup_limits l = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     freeze_thaw_check(cg, fmt_buf("%s/" TP "/%s/cgroup.freeze", v2_path(), tname(0)));
     kill_check(cg);
@@ -926,7 +969,7 @@ CG_TEST(v2_clone_into_cgroup)
 {
     struct cgroup_root *root = open_v2();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { 0 };
+    struct cgroup_limits l = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     int fd = cgroup_clone_fd(cg);
     ASSERT_OK(fd);
@@ -935,16 +978,20 @@ CG_TEST(v2_clone_into_cgroup)
 
     const char *needle = fmt_buf("0::/" TP "/%s\n", tname(0));
     size_t nlen = strlen(needle);
-    struct test_clone_args ca = { .flags = CLONE_INTO_CGROUP,
-                                  .exit_signal = SIGCHLD,
-                                  .cgroup = (uint64_t) fd };
+    struct test_clone_args ca = {
+        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t) fd};
     long pid = syscall(SYS_clone3, &ca, sizeof(ca));
-    if (pid < 0 && errno == ENOSYS)
-        SKIP("kernel without clone3");
+    if (pid < 0 && errno == ENOSYS) {
+        close(fd);
+        ASSERT_OK(cgroup_destroy(cg));
+        cgroup_root_free(root);
+        SKIP("no clone3 (old kernel, or valgrind)");
+    }
     ASSERT_TRUE(pid >= 0);
     if (pid == 0) {
         /* Raw calls only: a clone3 child of a (single-threaded) test. */
         char buf[4096];
+        syscall(SYS_close, fd);
         int cfd = (int) syscall(SYS_open, "/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
         ssize_t n = cfd >= 0 ? read(cfd, buf, sizeof(buf) - 1) : -1;
         if (n <= 0)
@@ -963,12 +1010,14 @@ CG_TEST(v2_clone_into_cgroup)
 CG_TEST(v2_limits_refused_without_controllers)
 {
     struct cgroup_root *root = open_v2();
-    if (v2_has_all_controllers(root))
+    if (v2_has_all_controllers(root)) {
+        cgroup_root_free(root);
         SKIP("this cgroup2 hierarchy has the controllers; see v2_limits_written");
+    }
     struct cgroup *cg = NULL;
-    struct cgroup_limits mem = { .memory_bytes = 64 * MIB };
-    struct cgroup_limits cpu = { .cpu_millis = 500 };
-    struct cgroup_limits pids = { .pids_max = 10 };
+    struct cgroup_limits mem = {.memory_bytes = 64 * MIB};
+    struct cgroup_limits cpu = {.cpu_millis = 500};
+    struct cgroup_limits pids = {.pids_max = 10};
     unsigned have = root->hier[0].controllers;
     if (!(have & CGROUP_CTRL_BIT(CGROUP_CTRL_MEMORY)))
         ASSERT_ERRNO(cgroup_create(root, tname(0), &mem, &cg), EOPNOTSUPP);
@@ -979,7 +1028,7 @@ CG_TEST(v2_limits_refused_without_controllers)
     ASSERT_NULL(cg);
     ASSERT_FALSE(path_exists(fmt_buf("%s/" TP "/%s", v2_path(), tname(0))));
     struct cgroup_stats s;
-    struct cgroup_limits none = { 0 };
+    struct cgroup_limits none = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &none, &cg));
     ASSERT_OK(cgroup_stats(cg, &s));
     ASSERT_EQ(s.valid & CGROUP_STATS_MEMORY, 0);
@@ -996,11 +1045,12 @@ CG_TEST(v2_limits_written)
                  "cgroup2 at %s does not offer all of memory, cpu, pids (cgroup.controllers: "
                  "'%s'), so v2 limits cannot be written here",
                  v2_path(), v2_controllers());
+        cgroup_root_free(root);
         SKIP(why);
     }
     const char *base = v2_path();
     struct cgroup *cg = NULL;
-    struct cgroup_limits l = { .memory_bytes = 64 * MIB, .cpu_millis = 1500, .pids_max = 20 };
+    struct cgroup_limits l = {.memory_bytes = 64 * MIB, .cpu_millis = 1500, .pids_max = 20};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     char *s = read_line(fmt_buf("%s/" TP "/%s/memory.max", base, tname(0)));
     ASSERT_STREQ(s, "67108864");

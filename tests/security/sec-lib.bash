@@ -1,0 +1,205 @@
+# shellcheck shell=bash
+# Shared set-up for the security tests (tests/security/test-*.sh). Not a test itself: its name
+# does not end in .sh, so run-all.sh does not run it. Source it from the repository root after
+# tests/harness/lib.sh:
+#
+#   cd "$(dirname "$0")/../.." && . tests/harness/lib.sh && . tests/security/sec-lib.bash
+#
+#   sec_init                 checks prerequisites (root, the sandbox-exec helper, python3) and
+#                            makes $SEC_TMP, a private scratch directory removed at exit; on a
+#                            missing prerequisite: one skipped (or, for a missing helper,
+#                            failed) test and exit
+#   sec_start [ARGS...]      waits while another user's `sbx serve` holds the host lock (only
+#                            one daemon per host), then sbx_start_daemon + sbx_wait_base
+#   sb_new VAR [JSON]        creates a sandbox (default {"templateID":"base","timeout":120}); sets
+#                            VAR to its ID and records its PID 1 (from sbx.db). Returns 1, with a
+#                            failed test "sandbox VAR created", on error
+#   sb_pid ID                prints the host PID of the sandbox's PID 1
+#   sx ID [--user N] -- CMD...   runs CMD inside the sandbox (tests/helpers/sandbox-exec), with
+#                            a timeout of $SX_TIMEOUT (default 60) seconds
+#   sx_bg ID [--user N] -- CMD...  the same in the background; the helper's PID is appended
+#                            to SEC_BG (killed at exit) and left in $SX_BG_PID
+#   sb_health ID             prints the status of GET /health of the sandbox's agent through
+#                            the daemon's proxy (204 when healthy)
+#   sb_delete ID             DELETE /sandboxes/ID through the API; prints the status
+#   sec_cgroup_file ID NAME  prints the path of cgroup file NAME (e.g. pids.max,
+#                            memory.limit_in_bytes / memory.max) of the sandbox on the host
+#   sec_kill_bg PID          SIGTERM (then SIGKILL after 3 s) of one of our background PIDs
+#
+# Every background process this library starts is killed by PID at exit; the harness's EXIT
+# trap then deletes the sandboxes and stops the daemon.
+
+SEC_HELPER=${BUILD:-build/test}/helpers/sandbox-exec
+SEC_TMP=
+SEC_BG=()
+declare -A SEC_PIDS=()
+
+sec_kill_bg() {
+    local p=$1 i
+    kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+    kill -TERM "$p" 2>/dev/null
+    for i in $(seq 30); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    return 0
+}
+
+_sec_cleanup() {
+    local p
+    for p in "${SEC_BG[@]}"; do
+        sec_kill_bg "$p"
+    done
+    SEC_BG=()
+    if [ -n "$SEC_TMP" ] && [ -d "$SEC_TMP" ]; then
+        chmod -R u+rwx "$SEC_TMP" 2>/dev/null
+        rm -rf --one-file-system "$SEC_TMP"
+    fi
+    SEC_TMP=
+    return 0
+}
+# Ours first, then the harness's (it keeps the exit status and completes the TAP stream).
+trap '_sec_rc=$?; _sec_cleanup; (exit $_sec_rc); _sbx_on_exit' EXIT
+
+sec_init() {
+    if [ "$(id -u)" != 0 ]; then
+        t_skip "security tests" "need root (the daemon creates namespaces, cgroups, veths)"
+        t_done
+    fi
+    if [ ! -x "$SEC_HELPER" ]; then
+        t_fail "sandbox-exec helper built" "$SEC_HELPER missing: make BUILD=${BUILD:-build/test} test-unit"
+        t_done
+    fi
+    if ! command -v python3 >/dev/null; then
+        t_skip "security tests" "python3 is required"
+        t_done
+    fi
+    mkdir -p "${BUILD:-build/test}/tmp"
+    SEC_TMP=$(mktemp -d "$(cd "${BUILD:-build/test}/tmp" && pwd -P)/sec.XXXXXX") || {
+        t_fail "scratch directory" "mktemp failed"
+        t_done
+    }
+    export SX_TIMEOUT=${SX_TIMEOUT:-60}
+}
+
+# The host lock is an flock on /run/sbx/serve.lock holding the owner's PID: wait (without
+# touching the lock) while that PID is a living sbx process.
+_sec_wait_host_lock() {
+    local max=${SEC_LOCK_WAIT:-600} start=$SECONDS p said=0
+    while :; do
+        p=$(cat /run/sbx/serve.lock 2>/dev/null | tr -dc 0-9)
+        if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null ||
+            ! tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'serve'; then
+            return 0
+        fi
+        if [ $((SECONDS - start)) -ge "$max" ]; then
+            echo "# another sbx serve (pid $p) still holds the host lock after $max s"
+            return 0
+        fi
+        if [ $said = 0 ]; then
+            echo "# another sbx serve (pid $p) holds the host lock, waiting"
+            said=1
+        fi
+        sleep 2
+    done
+}
+
+sec_start() {
+    _sec_wait_host_lock
+    sbx_start_daemon "$@" || {
+        grep -q 'another sbx serve' "$SBX_DIR/daemon.log" 2>/dev/null &&
+            echo "# lost the race for the host lock to another daemon: run again later"
+        return 1
+    }
+    sbx_wait_base "${SEC_BASE_TIMEOUT:-1500}" || return 1
+    return 0
+}
+
+sb_pid() {
+    python3 - "$SBX_DIR/sbx.db" "$1" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
+row = db.execute("SELECT pid FROM sandboxes WHERE id = ?", (sys.argv[2],)).fetchone()
+if not row or not row[0]:
+    sys.exit(1)
+print(row[0])
+EOF
+}
+
+sb_new() {
+    local var=$1 json=${2:-'{"templateID":"base","timeout":120}'}
+    local body id pid
+    body=$(sbx_curl POST /sandboxes "$json") || true
+    if [ "$(sbx_status)" != 201 ] && [ "$(sbx_status)" != 200 ]; then
+        t_fail "sandbox $var created" "POST /sandboxes answered $(sbx_status): $body"
+        sbx_log_tail 20
+        return 1
+    fi
+    id=$(printf '%s' "$body" | python3 -c 'import json, sys; print(json.load(sys.stdin)["sandboxID"])') || {
+        t_fail "sandbox $var created" "no sandboxID in $body"
+        return 1
+    }
+    pid=$(sb_pid "$id") || {
+        t_fail "sandbox $var created" "no pid for $id in $SBX_DIR/sbx.db"
+        return 1
+    }
+    SEC_PIDS[$id]=$pid
+    printf -v "$var" '%s' "$id"
+    echo "# sandbox $var = $id, PID 1 = host pid $pid"
+    return 0
+}
+
+# _sx_args ID [--user N] -- CMD...: the helper's argument list in SX_ARGS.
+_sx_args() {
+    local id=$1
+    shift
+    local pid=${SEC_PIDS[$id]:-}
+    [ -n "$pid" ] || pid=$(sb_pid "$id") || pid=0
+    SX_ARGS=()
+    if [ "${1:-}" = --user ]; then
+        SX_ARGS+=(--user "$2")
+        shift 2
+    fi
+    [ "${1:-}" = -- ] && shift
+    SX_ARGS+=("$pid" "$id" -- "$@")
+}
+
+sx() {
+    _sx_args "$@"
+    timeout -k 5 "$SX_TIMEOUT" "$SEC_HELPER" "${SX_ARGS[@]}"
+}
+
+sx_bg() {
+    _sx_args "$@"
+    "$SEC_HELPER" "${SX_ARGS[@]}" &
+    SX_BG_PID=$!
+    SEC_BG+=("$SX_BG_PID")
+}
+
+sb_health() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "E2b-Sandbox-Id: $1" \
+        -H 'E2b-Sandbox-Port: 49983' "$E2B_API_URL/health" || true
+}
+
+sb_delete() {
+    sbx_curl DELETE "/sandboxes/$1" >/dev/null || true
+    sbx_status
+}
+
+sec_cgroup_file() {
+    local id=$1 name=$2 ctrl=${2%%.*} d
+    for d in "/sys/fs/cgroup/$ctrl/sbx/$id" "/sys/fs/cgroup/sbx/$id"; do
+        if [ -e "$d/$name" ]; then
+            echo "$d/$name"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# sec_daemon_health: status of the daemon's own GET /health.
+sec_daemon_health() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$E2B_API_URL/health" || true
+}
