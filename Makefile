@@ -119,8 +119,8 @@ FUZZ_SECONDS ?= 60
 # libFuzzer builds: the core archive again with clang, sanitizers and fuzzer coverage
 # instrumentation (its own BUILD dir), then each target linked with -fsanitize=fuzzer. The
 # archive is re-made on every run (FORCE) so that targets relink when product code changed.
-# Crash inputs go to $(BUILD)/fuzz/ (crash-*, leak-*, timeout-*); new corpus entries to
-# $(BUILD)/fuzz/corpus-<name>/ (merge useful ones into tests/fuzz/corpus/<name>/ by hand).
+# tests/fuzz/run-fuzz.sh runs them: crashes go to $(BUILD)/fuzz/<name>-crash-*, new corpus
+# entries to $(BUILD)/fuzz/corpus-<name>/ (merge useful ones into tests/fuzz/corpus/<name>/).
 FUZZ_LIB := $(BUILD)/fuzz-lib/libsbx-core.a
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 .PHONY: FORCE
@@ -135,15 +135,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 		-o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
 fuzz: deps $(FUZZ_BINS)
-	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); n=$${n#fuzz-}; \
-		mkdir -p $(BUILD)/fuzz/corpus-$$n; \
-		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=$(BUILD)/fuzz/$$n- \
-			$$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
-			$(BUILD)/fuzz/corpus-$$n \
-			$$( [ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n ) || exit 1; done
+	$(Q)tests/fuzz/run-fuzz.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
@@ -169,4 +161,4 @@ bench: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj $(BUILD)/agent-obj -name '*.d' -type f 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/agent-obj $(BUILD)/unit $(BUILD)/helpers $(BUILD)/fuzz-replay -name '*.d' -type f 2>/dev/null)

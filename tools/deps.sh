@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="
-build-essential pkg-config clang clang-format clang-tidy cppcheck bear valgrind
+build-essential pkg-config clang libclang-rt-14-dev clang-format clang-tidy cppcheck bear valgrind
 libuv1-dev libhttp-parser-dev libjansson-dev libsqlite3-dev libseccomp-dev libmnl-dev
 libnftables-dev nftables libarchive-dev zlib1g-dev libcurl4-openssl-dev libssl-dev
 mmdebstrap iproute2 util-linux procps curl ca-certificates python3 python3-venv

@@ -281,7 +281,9 @@ static int agent_setup_signals(struct agent *a)
         [AGENT_SIGNAL_INT] = SIGINT,
         [AGENT_SIGNAL_HUP] = SIGHUP,
     };
-    /* A peer closing a connection must not kill the agent; writes then fail with EPIPE. */
+    /* A peer closing a connection must not kill the agent; writes then fail with EPIPE.
+     * Ignored dispositions survive execve(): code that starts user processes must reset
+     * SIGPIPE (and every signal libuv handles) to SIG_DFL in the child before exec. */
     struct sigaction sa = { .sa_handler = SIG_IGN };
     if (sigaction(SIGPIPE, &sa, NULL) < 0)
         return log_error_errno(-errno, "cannot ignore SIGPIPE");

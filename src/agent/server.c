@@ -35,6 +35,7 @@
  * HTTP_LINGER_MS before closing, so that the client reads the response instead of a reset. */
 #include "agent/server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -45,13 +46,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent/server-internal.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "proto/http.h"
 #include "proto/url.h"
-#include "agent/server-internal.h"
 #include "common/banned.h"
 
 static void conn_close(struct http_conn *c, int error);
@@ -702,6 +703,7 @@ static void on_connection(uv_stream_t *listener, int status)
 
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_config *cfg)
 {
+    assert(cfg->route);
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->loop = loop;
     s->cfg = *cfg;

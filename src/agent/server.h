@@ -14,7 +14,8 @@
  *
  *   route(req)            picks the handler (or answers itself, e.g. 401/404/405)
  *   on_head(req)          optional; may answer at once (validation errors) or pause the body
- *   on_body(req, data)*   streaming mode only (on_body set): body bytes as they arrive
+ *   on_body(req, data)*   streaming mode only (on_body set): body bytes as they arrive;
+ *                         data is borrowed for the call only (copy it to keep it)
  *   on_end(req)           the body is complete; in buffered mode (on_body NULL) it is in
  *                         http_request_body(), limited to max_body bytes (else 413)
  *   ... any time after route: http_response_start/write/end or http_response_send, from any
@@ -27,6 +28,9 @@
  *                         connection, the idle timeout hit or the server is shutting down;
  *                         -EPIPE/-ECONNRESET etc.: writing failed; or the error a handler
  *                         callback returned). After on_close the handler must not touch req.
+ *
+ * The req pointer stays valid from route() until on_close returns, so a handler may keep it in
+ * its own state across loop callbacks (and must drop it in on_close).
  *
  * on_close(req, 0) runs synchronously inside http_response_end()/http_response_send(): treat
  * the handler's request state as freed once those return. Cancellation (on_close < 0) never
@@ -106,8 +110,8 @@ struct http_server_config {
     usec_t idle_timeout;    /* 0: 5 minutes */
 };
 
-/* Creates a server on loop; cfg is copied. Never fails except on OOM (aborts). Free with
- * http_server_free(). */
+/* Creates a server on loop; cfg is copied and cfg->route is required. Never fails except on OOM
+ * (aborts). Free with http_server_free(). */
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_config *cfg);
 
 /* Starts accepting on fd, an AF_UNIX stream socket that is already bound and listening. Takes

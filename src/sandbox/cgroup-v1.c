@@ -93,6 +93,8 @@ int cgroup_v1_root_init(struct cgroup_root *root, const char *path, const char *
     /* <parent>/ is a non-root cgroup: every controller's files must be there. */
     for (enum cgroup_ctrl c = 0; c < _CGROUP_CTRL_MAX; c++)
         if (faccessat(root->hier[root->ctrl_hier[c]].sbx_fd, v1_ctrl[c].marker, F_OK, 0) < 0) {
+            if (errno != ENOENT)
+                return -errno;
             log_debug("'%s/%s' has no '%s': not the %s controller", path, v1_ctrl[c].dir,
                       v1_ctrl[c].marker, v1_ctrl[c].dir);
             return -EMEDIUMTYPE;

@@ -36,13 +36,15 @@
 
 bool cgroup_name_is_valid(const char *name)
 {
-    size_t n = 0;
-    for (; name[n]; n++) {
-        char c = name[n];
-        if (n >= CGROUP_NAME_MAX || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+    size_t n = strnlen(name, CGROUP_NAME_MAX + 1);
+    if (n == 0 || n > CGROUP_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
             return false;
     }
-    return n > 0;
+    return true;
 }
 
 /* ---- file helpers ---- */

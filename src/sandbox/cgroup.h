@@ -89,11 +89,12 @@ int cgroup_root_detect(struct cgroup_root **ret);
  * holding the controller mounts (default /sys/fs/cgroup); all five controllers are required.
  * parent is the directory sandboxes live in, CGROUP_PARENT_DEFAULT ("sbx") when NULL; tests
  * use their own so that a daemon's orphan sweep (cgroup_list() + destroy) never races them.
- * Creates <parent>/ where missing. Returns 0, -EINVAL for a parent that is not a valid name,
- * -EMEDIUMTYPE if path is not the right kind of cgroup file system, -ENOENT if a v1
- * controller is not mounted, -EBUSY if v2 controllers cannot be enabled because path holds
- * processes (the "no internal processes" rule; move the daemon to a leaf first), or another
- * -errno. */
+ * Creates <parent>/ where missing (and keeps a directory fd of it: if it is removed while the
+ * root is open, creating cgroups fails with -ENOENT until the root is reopened). Returns 0, -EINVAL
+ * for a parent that is not a valid name, -EMEDIUMTYPE if path is not the right kind of cgroup file
+ * system, -ENOENT if a v1 controller is not mounted, -EBUSY if v2 controllers cannot be enabled
+ * because path holds processes (the "no internal processes" rule; move the daemon to a leaf first),
+ * or another -errno. */
 int cgroup_root_open(enum cgroup_version version, const char *path, const char *parent,
                      struct cgroup_root **ret);
 

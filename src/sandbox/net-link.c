@@ -77,7 +77,7 @@ static int nl_open(struct nl *nl)
         (void) mnl_socket_close(sock);
         return r;
     }
-    *nl = (struct nl){ .sock = sock, .portid = mnl_socket_get_portid(sock), .seq = 1 };
+    *nl = (struct nl){.sock = sock, .portid = mnl_socket_get_portid(sock), .seq = 1};
     return 0;
 }
 
@@ -160,7 +160,7 @@ static int nl_call(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *userd
         [NLMSG_ERROR] = nl_cb_error,
         [NLMSG_DONE] = nl_cb_done,
     };
-    struct nl_call_ctx ctx = { .cb = cb, .userdata = userdata, .reterr = reterr };
+    struct nl_call_ctx ctx = {.cb = cb, .userdata = userdata, .reterr = reterr};
     nlh->nlmsg_flags |= NLM_F_ACK;
     nlh->nlmsg_seq = ++nl->seq;
     if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
@@ -174,8 +174,8 @@ static int nl_call(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *userd
         if (n < 0)
             return errno > 0 ? -errno : -EIO;
         errno = 0;
-        int r = mnl_cb_run2(buf, (size_t) n, nlh->nlmsg_seq, nl->portid, nl_cb_data, &ctx, (mnl_cb_t *) ctl_cbs,
-                            ELEMENTSOF(ctl_cbs));
+        int r = mnl_cb_run2(buf, (size_t) n, nlh->nlmsg_seq, nl->portid, nl_cb_data, &ctx,
+                            (mnl_cb_t *) ctl_cbs, ELEMENTSOF(ctl_cbs));
         if (r == MNL_CB_STOP)
             return 0;
         if (r < 0)
@@ -288,8 +288,7 @@ static int link_delete(struct nl *nl, const char *ifname)
     return nl_call(nl, nlh, NULL, NULL, NULL);
 }
 
-static int addr_add(struct nl *nl, int index, uint32_t addr, uint8_t prefix,
-                    struct errbuf *reterr)
+static int addr_add(struct nl *nl, int index, uint32_t addr, uint8_t prefix, struct errbuf *reterr)
 {
     char buf[NL_SEND_SIZE];
     struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
@@ -451,8 +450,7 @@ static int cb_link_attr(const struct nlattr *attr, void *data)
         if (mnl_attr_validate(attr, MNL_TYPE_NESTED) >= 0)
             (void) mnl_attr_parse_nested(attr, cb_linkinfo_attr, la);
         break;
-    default:
-        break;
+    default: break;
     }
     return MNL_CB_OK;
 }
@@ -466,8 +464,7 @@ static int cb_link_collect(const struct nlmsghdr *nlh, void *data)
     if (mnl_attr_parse(nlh, sizeof(struct ifinfomsg), cb_link_attr, &la) < 0)
         return MNL_CB_OK;
     unsigned slot;
-    if (!la.name || !la.kind || !streq(la.kind, "veth") ||
-        net_slot_from_ifname(la.name, &slot) < 0)
+    if (!la.name || !la.kind || !streq(la.kind, "veth") || net_slot_from_ifname(la.name, &slot) < 0)
         return MNL_CB_OK;
     if (list->n == list->cap) {
         list->cap = list->cap ? list->cap * 2 : 16;
@@ -549,7 +546,7 @@ static int cb_default_route(const struct nlmsghdr *nlh, void *data)
              mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop))
         oif = ((const struct rtnexthop *) mnl_attr_get_payload(tb[RTA_MULTIPATH]))->rtnh_ifindex;
     if (oif > 0 && (best->oif == 0 || metric < best->metric))
-        *best = (struct default_route){ .oif = oif, .metric = metric };
+        *best = (struct default_route){.oif = oif, .metric = metric};
     return MNL_CB_OK;
 }
 

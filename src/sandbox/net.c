@@ -28,7 +28,7 @@ static uint32_t prefix_mask(uint8_t prefix)
 
 const char *net_ipv4_format(uint32_t addr, char buf[static INET_ADDRSTRLEN])
 {
-    struct in_addr in = { .s_addr = htonl(addr) };
+    struct in_addr in = {.s_addr = htonl(addr)};
     if (!inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN))
         buf[0] = 0; /* Cannot happen with a correctly sized buffer. */
     return buf;
@@ -65,7 +65,7 @@ int net_cidr_parse(const char *s, struct net_cidr *ret)
     uint32_t a = ntohl(in.s_addr);
     if (a & ~prefix_mask((uint8_t) prefix))
         return -EINVAL;
-    *ret = (struct net_cidr){ .addr = a, .prefix = (uint8_t) prefix };
+    *ret = (struct net_cidr){.addr = a, .prefix = (uint8_t) prefix};
     return 0;
 }
 

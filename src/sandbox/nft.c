@@ -23,10 +23,9 @@
  * protocol assignments, the three documentation ranges, benchmarking, multicast and
  * reserved/broadcast. */
 static const char *const blocked_ranges[] = {
-    "0.0.0.0/8",       "10.0.0.0/8",     "100.64.0.0/10",   "127.0.0.0/8",
-    "169.254.0.0/16",  "172.16.0.0/12",  "192.0.0.0/24",    "192.0.2.0/24",
-    "192.168.0.0/16",  "198.18.0.0/15",  "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4",     "240.0.0.0/4",
+    "0.0.0.0/8",       "10.0.0.0/8",     "100.64.0.0/10", "127.0.0.0/8",    "169.254.0.0/16",
+    "172.16.0.0/12",   "192.0.0.0/24",   "192.0.2.0/24",  "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",   "240.0.0.0/4",
 };
 
 static int format_sets(const struct net_config *cfg, struct buf *out)
@@ -82,16 +81,15 @@ static int format_chains(uint32_t resolver, struct buf *out)
     /* Before conntrack (priority raw), so spoofed packets do not even create entries: IPv6 is
      * not offered to sandboxes; a source must be routed back through the link it came in on
      * (a sandbox cannot pose as another one or as the host, nor leak unmasqueraded sources). */
-    int r = buf_append_str(out,
-                           "\tchain prerouting_raw {\n"
-                           "\t\ttype filter hook prerouting priority raw; policy accept;\n"
-                           "\t\tiifname \"" NET_IFNAME_PREFIX "*\" jump sandbox_ingress\n"
-                           "\t}\n"
-                           "\tchain sandbox_ingress {\n"
-                           "\t\tmeta nfproto != ipv4 drop\n"
-                           "\t\tfib saddr type != unicast drop\n"
-                           "\t\tfib saddr . iif oif missing drop\n"
-                           "\t}\n");
+    int r = buf_append_str(out, "\tchain prerouting_raw {\n"
+                                "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+                                "\t\tiifname \"" NET_IFNAME_PREFIX "*\" jump sandbox_ingress\n"
+                                "\t}\n"
+                                "\tchain sandbox_ingress {\n"
+                                "\t\tmeta nfproto != ipv4 drop\n"
+                                "\t\tfib saddr type != unicast drop\n"
+                                "\t\tfib saddr . iif oif missing drop\n"
+                                "\t}\n");
     if (r < 0)
         return r;
 

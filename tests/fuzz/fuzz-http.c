@@ -17,6 +17,7 @@
  * in_message() is true between on_head and on_complete. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(x)                                                                               \
     do {                                                                                       \
-        if (!(x))                                                                              \
+        if (!(x)) {                                                                            \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);              \
             abort();                                                                           \
+        }                                                                                      \
     } while (0)
 
 enum phase {
@@ -172,6 +175,8 @@ static void run(unsigned flags, const uint8_t sizes[4], const uint8_t *data, siz
                 break;
             }
             CHECK(used <= want - off);
+            if (k == 0)
+                CHECK(used == want - off); /* not paused: everything was taken */
             off += used;
             if (k == HTTP_READER_PAUSED) {
                 if (st.phase != PHASE_PAUSED) {
@@ -196,7 +201,6 @@ static void run(unsigned flags, const uint8_t sizes[4], const uint8_t *data, siz
                 st.head = NULL;
             } else {
                 CHECK(k == 0);
-                CHECK(used == want - off);
             }
         }
         free(copy);

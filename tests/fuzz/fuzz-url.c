@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "proto/url.h"
 #include "common/banned.h"
 
@@ -23,8 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(x)                                                                               \
     do {                                                                                       \
-        if (!(x))                                                                              \
+        if (!(x)) {                                                                            \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);              \
             abort();                                                                           \
+        }                                                                                      \
     } while (0)
 
 #define META_MAX 8

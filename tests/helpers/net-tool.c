@@ -10,6 +10,7 @@
  *   net-tool [OPTIONS] addrs SLOT             "HOST SANDBOX"
  *   net-tool [OPTIONS] resolv-conf SLOT
  *   net-tool host-mtu
+ *   net-tool resolver                         the DNS upstream net_host_setup() would use
  *   net-tool ruleset RESOLVER                 print the ruleset text for OPTIONS
  *   net-tool [OPTIONS] bench SLOT N           N create+destroy rounds, fresh netns each
  *
@@ -79,8 +80,8 @@ static int netns_new(void)
         return -errno;
     if (pid == 0) {
         char c = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
-        (void) write(p[1], &c, 1);
-        pause();
+        if (write(p[1], &c, 1) == 1)
+            pause();
         _exit(0);
     }
     (void) close(p[1]);
@@ -108,8 +109,7 @@ static void print_stats(const char *name, uint64_t *v, size_t n)
 {
     qsort(v, n, sizeof(*v), cmp_u64);
     printf("%s: n=%zu min=%.0fus p50=%.0fus p90=%.0fus p99=%.0fus max=%.0fus\n", name, n,
-           v[0] / 1e3, v[n / 2] / 1e3, v[n * 9 / 10] / 1e3, v[n * 99 / 100] / 1e3,
-           v[n - 1] / 1e3);
+           v[0] / 1e3, v[n / 2] / 1e3, v[n * 9 / 10] / 1e3, v[n * 99 / 100] / 1e3, v[n - 1] / 1e3);
 }
 
 static int cmd_bench(const struct net_config *cfg, unsigned slot, size_t n)
@@ -272,6 +272,15 @@ int main(int argc, char **argv)
         if (r < 0)
             return fail(r, NULL, "host-mtu");
         printf("%u\n", mtu);
+        return 0;
+    }
+    if (streq(cmd, "resolver")) {
+        uint32_t addr;
+        char a[INET_ADDRSTRLEN];
+        r = net_resolver_detect(NET_RESOLV_CONF_PATH, NET_RESOLVED_CONF_PATH, &addr, &e);
+        if (r < 0)
+            return fail(r, &e, "resolver");
+        printf("%s\n", net_ipv4_format(addr, a));
         return 0;
     }
     if (streq(cmd, "ruleset") && argc == 2)

@@ -9,8 +9,8 @@
 #                            makes $SEC_TMP, a private scratch directory removed at exit; on a
 #                            missing prerequisite: one skipped (or, for a missing helper,
 #                            failed) test and exit
-#   sec_start [ARGS...]      waits while another user's `sbx serve` holds the host lock (only
-#                            one daemon per host), then sbx_start_daemon + sbx_wait_base
+#   sec_start [ARGS...]      sbx_start_daemon (which waits while another `sbx serve` holds the
+#                            host lock) + sbx_wait_base
 #   sb_new VAR [JSON]        creates a sandbox (default {"templateID":"base","timeout":120}); sets
 #                            VAR to its ID and records its PID 1 (from sbx.db). Returns 1, with a
 #                            failed test "sandbox VAR created", on error
@@ -84,35 +84,8 @@ sec_init() {
     export SX_TIMEOUT=${SX_TIMEOUT:-60}
 }
 
-# The host lock is an flock on /run/sbx/serve.lock holding the owner's PID: wait (without
-# touching the lock) while that PID is a living sbx process.
-_sec_wait_host_lock() {
-    local max=${SEC_LOCK_WAIT:-600} start=$SECONDS p said=0
-    while :; do
-        p=$(cat /run/sbx/serve.lock 2>/dev/null | tr -dc 0-9)
-        if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null ||
-            ! tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'serve'; then
-            return 0
-        fi
-        if [ $((SECONDS - start)) -ge "$max" ]; then
-            echo "# another sbx serve (pid $p) still holds the host lock after $max s"
-            return 0
-        fi
-        if [ $said = 0 ]; then
-            echo "# another sbx serve (pid $p) holds the host lock, waiting"
-            said=1
-        fi
-        sleep 2
-    done
-}
-
 sec_start() {
-    _sec_wait_host_lock
-    sbx_start_daemon "$@" || {
-        grep -q 'another sbx serve' "$SBX_DIR/daemon.log" 2>/dev/null &&
-            echo "# lost the race for the host lock to another daemon: run again later"
-        return 1
-    }
+    sbx_start_daemon "$@" || return 1
     sbx_wait_base "${SEC_BASE_TIMEOUT:-1500}" || return 1
     return 0
 }
@@ -173,7 +146,7 @@ sx() {
 
 sx_bg() {
     _sx_args "$@"
-    "$SEC_HELPER" "${SX_ARGS[@]}" &
+    "$SEC_HELPER" "${SX_ARGS[@]}" </dev/null &
     SX_BG_PID=$!
     SEC_BG+=("$SX_BG_PID")
 }

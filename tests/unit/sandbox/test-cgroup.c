@@ -29,9 +29,10 @@
 #include "sandbox/cgroup.h"
 
 #define V1_BASE "/sys/fs/cgroup"
-/* Our own parent directory instead of the daemon's sbx/: a daemon starting meanwhile sweeps
- * sbx/ for orphans and would destroy our cgroups. Removed when empty. */
-#define TP "sbx-test"
+/* Our own parent directory, "sbx-test-<pid>", instead of the daemon's sbx/: a daemon starting
+ * meanwhile sweeps sbx/ for orphans and would destroy our cgroups, and a parallel run of this
+ * test would remove a shared parent under our feet. Removed at the end of each test. */
+static char tp[32];
 #define MIB (UINT64_C(1) << 20)
 
 static const char *const v1_dirs[] = {"memory", "cpu", "cpuacct", "pids", "freezer"};
@@ -109,22 +110,22 @@ static int cleanup_all(void)
 {
     int bad = 0;
     struct cgroup_root *root;
-    if (v1_available() && cgroup_root_open(CGROUP_V1, NULL, TP, &root) >= 0) {
+    if (v1_available() && cgroup_root_open(CGROUP_V1, NULL, tp, &root) >= 0) {
         if (cleanup_root(root) < 0)
             bad = -1;
         cgroup_root_free(root);
     }
     const char *p = v2_path();
-    if (p && cgroup_root_open(CGROUP_V2, p, TP, &root) >= 0) {
+    if (p && cgroup_root_open(CGROUP_V2, p, tp, &root) >= 0) {
         if (cleanup_root(root) < 0)
             bad = -1;
         cgroup_root_free(root);
     }
     /* Our parent directories too, unless another test run is still using them (EBUSY). */
     for (size_t i = 0; i < sizeof(v1_dirs) / sizeof(v1_dirs[0]); i++)
-        (void) rmdir(fmt_buf(V1_BASE "/%s/" TP, v1_dirs[i]));
+        (void) rmdir(fmt_buf(V1_BASE "/%s/%s", v1_dirs[i], tp));
     if (p)
-        (void) rmdir(fmt_buf("%s/" TP, p));
+        (void) rmdir(fmt_buf("%s/%s", p, tp));
     return bad;
 }
 
@@ -134,6 +135,7 @@ static void run_with_cleanup(void (*body)(void))
     if (geteuid() != 0)
         SKIP("cgroup tests need root");
     snprintf(name_prefix, sizeof(name_prefix), "test-%d-", (int) getpid());
+    snprintf(tp, sizeof(tp), "sbx-test-%d", (int) getpid());
     fflush(stdout);
     fflush(stderr);
     pid_t w = fork();
@@ -188,7 +190,7 @@ static struct cgroup_root *open_v1(void)
     if (!v1_available())
         SKIP("no cgroup v1 controllers mounted under /sys/fs/cgroup");
     struct cgroup_root *root = NULL;
-    ASSERT_OK(cgroup_root_open(CGROUP_V1, NULL, TP, &root));
+    ASSERT_OK(cgroup_root_open(CGROUP_V1, NULL, tp, &root));
     ASSERT_EQ(cgroup_root_version(root), CGROUP_V1);
     return root;
 }
@@ -199,7 +201,7 @@ static struct cgroup_root *open_v2(void)
     if (!p)
         SKIP("no cgroup2 hierarchy at /sys/fs/cgroup/unified or /sys/fs/cgroup");
     struct cgroup_root *root = NULL;
-    ASSERT_OK(cgroup_root_open(CGROUP_V2, p, TP, &root));
+    ASSERT_OK(cgroup_root_open(CGROUP_V2, p, tp, &root));
     ASSERT_EQ(cgroup_root_version(root), CGROUP_V2);
     return root;
 }
@@ -230,7 +232,7 @@ static char *read_line(const char *path)
 
 static uint64_t v1_knob(const char *ctrl, const char *name, const char *file)
 {
-    char *s = read_line(fmt_buf(V1_BASE "/%s/" TP "/%s/%s", ctrl, name, file));
+    char *s = read_line(fmt_buf(V1_BASE "/%s/%s/%s/%s", ctrl, tp, name, file));
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
@@ -254,7 +256,7 @@ static int v1_dirs_present(const char *name)
 {
     int n = 0;
     for (size_t i = 0; i < sizeof(v1_dirs) / sizeof(v1_dirs[0]); i++)
-        n += path_exists(fmt_buf(V1_BASE "/%s/" TP "/%s", v1_dirs[i], name));
+        n += path_exists(fmt_buf(V1_BASE "/%s/%s/%s", v1_dirs[i], tp, name));
     return n;
 }
 
@@ -408,8 +410,8 @@ TEST(root_open_checks_its_arguments)
     struct cgroup_root *root = NULL;
     ASSERT_ERRNO(cgroup_root_open(CGROUP_V1, NULL, "Bad/Parent", &root), EINVAL);
     ASSERT_ERRNO(cgroup_root_open((enum cgroup_version) 3, NULL, NULL, &root), EINVAL);
-    ASSERT_ERRNO(cgroup_root_open(CGROUP_V2, "/tmp", TP, &root), EMEDIUMTYPE);
-    ASSERT_ERRNO(cgroup_root_open(CGROUP_V1, "/tmp", TP, &root), ENOENT);
+    ASSERT_ERRNO(cgroup_root_open(CGROUP_V2, "/tmp", "sbx-test", &root), EMEDIUMTYPE);
+    ASSERT_ERRNO(cgroup_root_open(CGROUP_V1, "/tmp", "sbx-test", &root), ENOENT);
     ASSERT_NULL(root);
     ASSERT_NULL(cgroup_root_free(NULL));
 }
@@ -425,15 +427,15 @@ CG_TEST(v1_create_writes_every_knob)
     ASSERT_EQ(v1_dirs_present(n), 5);
 
     ASSERT_EQ(v1_knob("memory", n, "memory.limit_in_bytes"), 64 * MIB);
-    if (path_exists(fmt_buf(V1_BASE "/%s/" TP "/%s/memory.memsw.limit_in_bytes", "memory", n)))
+    if (path_exists(fmt_buf(V1_BASE "/%s/%s/%s/memory.memsw.limit_in_bytes", "memory", tp, n)))
         ASSERT_EQ(v1_knob("memory", n, "memory.memsw.limit_in_bytes"), 64 * MIB);
-    char *oom = read_line(fmt_buf(V1_BASE "/memory/" TP "/%s/memory.oom_control", n));
+    char *oom = read_line(fmt_buf(V1_BASE "/memory/%s/%s/memory.oom_control", tp, n));
     ASSERT_STREQ(oom, "oom_kill_disable 0");
     free(oom);
     ASSERT_EQ(v1_knob("cpu", n, "cpu.cfs_period_us"), 100000);
     ASSERT_EQ(v1_knob("cpu", n, "cpu.cfs_quota_us"), 50000);
     ASSERT_EQ(v1_knob("pids", n, "pids.max"), 32);
-    char *fs = read_line(fmt_buf(V1_BASE "/freezer/" TP "/%s/freezer.state", n));
+    char *fs = read_line(fmt_buf(V1_BASE "/freezer/%s/%s/freezer.state", tp, n));
     ASSERT_STREQ(fs, "THAWED");
     free(fs);
 
@@ -442,7 +444,7 @@ CG_TEST(v1_create_writes_every_knob)
     l = (struct cgroup_limits){.memory_bytes = 256 * MIB, .cpu_millis = 2000, .pids_max = 0};
     ASSERT_OK(cgroup_create(root, n, &l, &cg));
     ASSERT_EQ(v1_knob("memory", n, "memory.limit_in_bytes"), 256 * MIB);
-    if (path_exists(fmt_buf(V1_BASE "/%s/" TP "/%s/memory.memsw.limit_in_bytes", "memory", n)))
+    if (path_exists(fmt_buf(V1_BASE "/%s/%s/%s/memory.memsw.limit_in_bytes", "memory", tp, n)))
         ASSERT_EQ(v1_knob("memory", n, "memory.memsw.limit_in_bytes"), 256 * MIB);
     ASSERT_EQ(v1_knob("cpu", n, "cpu.cfs_quota_us"), 200000);
     ASSERT_TRUE(v1_knob("pids", n, "pids.max") == UINT64_MAX);
@@ -512,7 +514,7 @@ CG_TEST(v1_attach_and_stats)
     struct kid k = kid_spawn(touch_8mib_then_spin);
     ASSERT_OK(cgroup_attach(cg, k.pid));
     for (size_t i = 0; i < sizeof(v1_dirs) / sizeof(v1_dirs[0]); i++) {
-        const char *needle = fmt_buf(":%s:/" TP "/%s\n", v1_dirs[i], tname(0));
+        const char *needle = fmt_buf(":%s:/%s/%s\n", v1_dirs[i], tp, tname(0));
         if (!proc_cgroup_has(k.pid, needle))
             TEST_FAIL("child not in '%s' hierarchy's cgroup", v1_dirs[i]);
     }
@@ -582,7 +584,7 @@ CG_TEST(v1_freeze_thaw)
     struct cgroup_limits l = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     char p[1024];
-    snprintf(p, sizeof(p), "%s", fmt_buf(V1_BASE "/freezer/" TP "/%s/freezer.state", tname(0)));
+    snprintf(p, sizeof(p), "%s", fmt_buf(V1_BASE "/freezer/%s/%s/freezer.state", tp, tname(0)));
     freeze_thaw_check(cg, p);
     /* The cgroup is left thawed by kill, so it can be reused. */
     char *st = read_line(p);
@@ -618,7 +620,7 @@ CG_TEST(v1_kill_every_process)
     struct cgroup_limits l = {.pids_max = 64};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
     kill_check(cg);
-    char *procs = read_line(fmt_buf(V1_BASE "/freezer/" TP "/%s/cgroup.procs", tname(0)));
+    char *procs = read_line(fmt_buf(V1_BASE "/freezer/%s/%s/cgroup.procs", tp, tname(0)));
     ASSERT_STREQ(procs, "");
     free(procs);
     /* Killed grandchildren stay charged to pids.current until init reaps them. */
@@ -640,7 +642,7 @@ CG_TEST(v1_destroy_removes_everything)
     ASSERT_OK(cgroup_attach(cg, k.pid));
     kid_go(&k);
     /* A nested (empty) cgroup, as a delegated sandbox might make: removed first. */
-    ASSERT_OK(mkdir(fmt_buf(V1_BASE "/memory/" TP "/%s/inner", tname(0)), 0755) < 0 ? -errno : 0);
+    ASSERT_OK(mkdir(fmt_buf(V1_BASE "/memory/%s/%s/inner", tp, tname(0)), 0755) < 0 ? -errno : 0);
     ASSERT_OK(cgroup_destroy(cg));
     ASSERT_EQ(v1_dirs_present(tname(0)), 0);
     int st = kid_wait(k.pid);
@@ -652,8 +654,8 @@ CG_TEST(v1_destroy_removes_everything)
     ASSERT_OK(cgroup_destroy(NULL));
 
     /* An orphan half-created in two hierarchies only (a crash mid-create). */
-    ASSERT_OK(mkdir(fmt_buf(V1_BASE "/cpu/" TP "/%s", tname(1)), 0755) < 0 ? -errno : 0);
-    ASSERT_OK(mkdir(fmt_buf(V1_BASE "/pids/" TP "/%s", tname(1)), 0755) < 0 ? -errno : 0);
+    ASSERT_OK(mkdir(fmt_buf(V1_BASE "/cpu/%s/%s", tp, tname(1)), 0755) < 0 ? -errno : 0);
+    ASSERT_OK(mkdir(fmt_buf(V1_BASE "/pids/%s/%s", tp, tname(1)), 0755) < 0 ? -errno : 0);
     ASSERT_OK(cgroup_destroy_by_name(root, tname(1)));
     ASSERT_EQ(v1_dirs_present(tname(1)), 0);
     cgroup_root_free(root);
@@ -895,13 +897,13 @@ CG_TEST(v2_lifecycle)
     struct cgroup *cg = NULL;
     struct cgroup_limits l = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
-    ASSERT_TRUE(path_exists(fmt_buf("%s/" TP "/%s", base, tname(0))));
+    ASSERT_TRUE(path_exists(fmt_buf("%s/%s/%s", base, tp, tname(0))));
     ASSERT_EQ(cgroup_populated(cg), 0);
 
     struct kid k = kid_spawn(sleeper);
     ASSERT_OK(cgroup_attach(cg, k.pid));
     kid_go(&k);
-    ASSERT_TRUE(proc_cgroup_has(k.pid, fmt_buf("0::/" TP "/%s\n", tname(0))));
+    ASSERT_TRUE(proc_cgroup_has(k.pid, fmt_buf("0::/%s/%s\n", tp, tname(0))));
     ASSERT_EQ(cgroup_populated(cg), 1);
     struct cgroup_stats s;
     ASSERT_OK(cgroup_stats(cg, &s));
@@ -919,13 +921,13 @@ CG_TEST(v2_lifecycle)
     ASSERT_ERRNO(cgroup_create(root, tname(0), &l, &again), EBUSY);
 
     /* Nested cgroup with a process in it: kill and destroy take the whole subtree. */
-    ASSERT_OK(mkdir(fmt_buf("%s/" TP "/%s/inner", base, tname(0)), 0755) < 0 ? -errno : 0);
+    ASSERT_OK(mkdir(fmt_buf("%s/%s/%s/inner", base, tp, tname(0)), 0755) < 0 ? -errno : 0);
     struct kid k2 = kid_spawn(sleeper);
     ASSERT_OK(write_string_file_at(AT_FDCWD,
-                                   fmt_buf("%s/" TP "/%s/inner/cgroup.procs", base, tname(0)),
+                                   fmt_buf("%s/%s/%s/inner/cgroup.procs", base, tp, tname(0)),
                                    fmt_buf("%d", (int) k2.pid)));
     ASSERT_OK(cgroup_destroy(cg));
-    ASSERT_FALSE(path_exists(fmt_buf("%s/" TP "/%s", base, tname(0))));
+    ASSERT_FALSE(path_exists(fmt_buf("%s/%s/%s", base, tp, tname(0))));
     st = kid_wait(k.pid);
     ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     st = kid_wait(k2.pid);
@@ -942,7 +944,7 @@ CG_TEST(v2_freeze_thaw_kill)
     struct cgroup *cg = NULL;
     struct cgroup_limits l = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
-    freeze_thaw_check(cg, fmt_buf("%s/" TP "/%s/cgroup.freeze", v2_path(), tname(0)));
+    freeze_thaw_check(cg, fmt_buf("%s/%s/%s/cgroup.freeze", v2_path(), tp, tname(0)));
     kill_check(cg);
     ASSERT_OK(cgroup_destroy(cg));
     cgroup_root_free(root);
@@ -976,7 +978,7 @@ CG_TEST(v2_clone_into_cgroup)
     ASSERT_TRUE(fcntl(fd, F_GETFL) & O_PATH);
     ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 
-    const char *needle = fmt_buf("0::/" TP "/%s\n", tname(0));
+    const char *needle = fmt_buf("0::/%s/%s\n", tp, tname(0));
     size_t nlen = strlen(needle);
     struct test_clone_args ca = {
         .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t) fd};
@@ -1026,7 +1028,7 @@ CG_TEST(v2_limits_refused_without_controllers)
     if (!(have & CGROUP_CTRL_BIT(CGROUP_CTRL_PIDS)))
         ASSERT_ERRNO(cgroup_create(root, tname(0), &pids, &cg), EOPNOTSUPP);
     ASSERT_NULL(cg);
-    ASSERT_FALSE(path_exists(fmt_buf("%s/" TP "/%s", v2_path(), tname(0))));
+    ASSERT_FALSE(path_exists(fmt_buf("%s/%s/%s", v2_path(), tp, tname(0))));
     struct cgroup_stats s;
     struct cgroup_limits none = {0};
     ASSERT_OK(cgroup_create(root, tname(0), &none, &cg));
@@ -1052,18 +1054,18 @@ CG_TEST(v2_limits_written)
     struct cgroup *cg = NULL;
     struct cgroup_limits l = {.memory_bytes = 64 * MIB, .cpu_millis = 1500, .pids_max = 20};
     ASSERT_OK(cgroup_create(root, tname(0), &l, &cg));
-    char *s = read_line(fmt_buf("%s/" TP "/%s/memory.max", base, tname(0)));
+    char *s = read_line(fmt_buf("%s/%s/%s/memory.max", base, tp, tname(0)));
     ASSERT_STREQ(s, "67108864");
     free(s);
-    if (path_exists(fmt_buf("%s/" TP "/%s/memory.swap.max", base, tname(0)))) {
-        s = read_line(fmt_buf("%s/" TP "/%s/memory.swap.max", base, tname(0)));
+    if (path_exists(fmt_buf("%s/%s/%s/memory.swap.max", base, tp, tname(0)))) {
+        s = read_line(fmt_buf("%s/%s/%s/memory.swap.max", base, tp, tname(0)));
         ASSERT_STREQ(s, "0");
         free(s);
     }
-    s = read_line(fmt_buf("%s/" TP "/%s/cpu.max", base, tname(0)));
+    s = read_line(fmt_buf("%s/%s/%s/cpu.max", base, tp, tname(0)));
     ASSERT_STREQ(s, "150000 100000");
     free(s);
-    s = read_line(fmt_buf("%s/" TP "/%s/pids.max", base, tname(0)));
+    s = read_line(fmt_buf("%s/%s/%s/pids.max", base, tp, tname(0)));
     ASSERT_STREQ(s, "20");
     free(s);
     struct cgroup_stats st;
