@@ -155,8 +155,13 @@ check: check-format check-layers check-headers test
 compdb:
 	$(Q)bear -- $(MAKE) -B all
 
-bench: all
-	$(Q)bench/create/run.sh
+# The create benchmark: a raw-HTTP load generator against a daemon that run.sh starts.
+$(BUILD)/bench-create: bench/create/bench-create.c $(CORE_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS) -lpthread
+
+bench: all $(BUILD)/bench-create
+	$(Q)BUILD=$(BUILD) bench/create/run.sh
 
 clean:
 	rm -rf build

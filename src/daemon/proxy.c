@@ -6,16 +6,21 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "common/alloc.h"
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/macro.h"
 #include "daemon/daemon.h"
 #include "daemon/sandboxes.h"
 #include "daemon/server.h"
+#include "proto/url.h"
+#include "store/store.h"
 #include "common/banned.h"
 
 #define PROXY_UPSTREAM_HIGH_WATER (1024 * 1024)
@@ -308,4 +313,79 @@ void proxy_start(struct daemon *d, struct request *req, const struct proxy_targe
     sandboxes_agent_socket(sb, path, sizeof(path));
     p->connect_req.data = p;
     uv_pipe_connect(&p->connect_req, &p->up, path, proxy_on_connect);
+}
+
+struct signed_match {
+    const char *op, *path, *user, *expiration, *signature;
+    struct live_sandbox *found;
+};
+
+static bool signature_matches(const struct signed_match *m, const char *token)
+{
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned digest_len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return false;
+    bool ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    const char *parts[] = { m->path, ":", m->op, ":", m->user, ":", token };
+    for (size_t i = 0; ok && i < ELEMENTSOF(parts); i++)
+        ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) == 1;
+    if (ok && m->expiration[0])
+        ok = EVP_DigestUpdate(ctx, ":", 1) == 1 &&
+             EVP_DigestUpdate(ctx, m->expiration, strlen(m->expiration)) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, digest, &digest_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return false;
+    char expected[3 + 64];
+    memcpy(expected, "v1_", 3);
+    (void) base64_encode(digest, digest_len, /* pad= */ false, expected + 3);
+    /* Constant time over the expected length. */
+    size_t n = strlen(expected), given = strlen(m->signature);
+    unsigned char diff = n != given;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char) (expected[i] ^ (i < given ? m->signature[i] : 0));
+    return diff == 0;
+}
+
+static void signed_try(struct live_sandbox *sb, void *userdata)
+{
+    struct signed_match *m = userdata;
+    if (!m->found && sb->rec->access_token && signature_matches(m, sb->rec->access_token))
+        m->found = sb;
+}
+
+/* A query parameter's decoded value, "" when absent. Returns 1 found, 0 absent, < 0 bad. */
+static int query_value(struct slice query, const char *name, char *out, size_t size)
+{
+    int r = url_query_get(query, name, out, size);
+    if (r == 0)
+        out[0] = 0;
+    return r;
+}
+
+int proxy_route_signed(struct daemon *d, const struct http_head *head, struct proxy_target *ret)
+{
+    bool get = strcmp(head->method, "GET") == 0 || strcmp(head->method, "HEAD") == 0;
+    if (!get && strcmp(head->method, "POST") != 0)
+        return 0;
+    struct slice path, query;
+    url_split(slice_from_str(head->url), &path, &query);
+    if (!slice_eq_str(path, "/files"))
+        return 0;
+    char fpath[4096], user[256], exp[32], sig[128];
+    if (query_value(query, "signature", sig, sizeof(sig)) <= 0 ||
+        query_value(query, "path", fpath, sizeof(fpath)) < 0 ||
+        query_value(query, "username", user, sizeof(user)) < 0 ||
+        query_value(query, "signature_expiration", exp, sizeof(exp)) < 0)
+        return 0;
+    struct signed_match m = { .op = get ? "read" : "write", .path = fpath, .user = user,
+                              .expiration = exp, .signature = sig };
+    sandboxes_foreach(d, signed_try, &m);
+    if (!m.found)
+        return 0;
+    (void) snprintf(ret->sandbox_id, sizeof(ret->sandbox_id), "%s", m.found->rec->id);
+    ret->port = PROXY_AGENT_PORT;
+    return 1;
 }

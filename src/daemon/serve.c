@@ -191,6 +191,8 @@ static int route_request_head(void *userdata, struct request *req)
                            "with a sandbox ID and a port number");
         return 0;
     }
+    if (r == 0 && !http_head_get(req->head, "X-API-Key"))
+        r = proxy_route_signed(d, req->head, &target);
     if (r > 0)
         proxy_start(d, req, &target);
     return 0;

@@ -149,6 +149,18 @@ TOKEN=$(json_get '["envdAccessToken"]' 2>/dev/null)
 api POST "/v2/sandboxes/$ID2/connect" '{}'
 t_check "v2 connect: 200 and the same token" test "$HTTP_STATUS:$(json_get '["envdAccessToken"]' 2>/dev/null)" = "200:$TOKEN"
 
+# Signed file URLs carry no routing headers: the daemon finds the sandbox whose token verifies
+# the signature; anything else stays on the control plane (401 without an API key). The
+# signature is URL-encoded as the SDKs do (base64 may contain '+', a space in a query).
+sign() {
+    python3 -c 'import base64,hashlib,sys,urllib.parse as u; print(u.quote("v1_"+base64.b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).decode().rstrip("="), safe=""))' "$1"
+}
+sig=$(sign "/tmp/no-such-file:read::$TOKEN")
+code=$(curl -s -o /dev/null -w '%{http_code}' "$E2B_SANDBOX_URL/files?path=/tmp/no-such-file&signature=$sig")
+t_check "signed /files URL without headers reaches the sandbox (agent's 404)" test "$code" = 404
+code=$(curl -s -o /dev/null -w '%{http_code}' "$E2B_SANDBOX_URL/files?path=/tmp/no-such-file&signature=v1_forged")
+t_check "a forged signature stays on the control plane (401)" test "$code" = 401
+
 api POST /sandboxes '{"templateID":"base","timeout":60,"metadata":{"suite":"api","n":"3"},"allow_internet_access":false}'
 t_check "create without internet access" test "$HTTP_STATUS" = 201
 

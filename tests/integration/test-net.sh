@@ -517,6 +517,11 @@ else
     t_fail "teardown removes the table and is idempotent" "$(nft list tables)"
 fi
 
+# A daemon started meanwhile replaces the table and sweeps sbx* links it does not know (ours).
+if pids=$(pgrep -f '(^|/)sbx serve( |$)'); then
+    t_diag "an sbx daemon started during this test (pid $(echo $pids)): failures above may be" \
+        "its doing (it replaces table inet sbx and deletes sbx* links it does not own)"
+fi
 if [ -n "$TABLE_SAVED" ]; then
     TABLE_OURS=0
     if nft -f "$TABLE_SAVED" && nft list table inet sbx >"$TMP/restored-table.nft" &&
