@@ -65,6 +65,7 @@ struct daemon {
     size_t n_sandboxes;
     uint8_t *slots; /* one byte per slot: 1 = used */
     unsigned n_slots;
+    unsigned next_slot;
 
     uv_timer_t expiry_timer;
     uv_signal_t sig_term, sig_int;

@@ -102,14 +102,20 @@ void sandboxes_agent_socket(const struct live_sandbox *sb, char *buf, size_t siz
     (void) snprintf(buf, size, "/proc/self/fd/%d/agent.sock", sb->dir_fd);
 }
 
+/* Round-robin from the last slot handed out: a slot freed a moment ago is reused last, by
+ * which time the kernel has finished tearing down its veth (that takes tens of milliseconds
+ * after the sandbox's network namespace dies). */
 static int slot_alloc(struct daemon *d, unsigned *ret)
 {
-    for (unsigned i = 0; i < d->n_slots; i++)
+    for (unsigned n = 0; n < d->n_slots; n++) {
+        unsigned i = (d->next_slot + n) % d->n_slots;
         if (!d->slots[i]) {
             d->slots[i] = 1;
+            d->next_slot = (i + 1) % d->n_slots;
             *ret = i;
             return 0;
         }
+    }
     return -EUSERS;
 }
 

@@ -68,6 +68,7 @@ static void serve_usage(FILE *f)
                "  --layers-dir DIR      template layers (default DATA_DIR/layers)\n"
                "  --domain NAME         sandbox domain for <port>-<id>.NAME (default localhost)\n"
                "  --subnet CIDR         address pool for sandboxes (default 10.213.0.0/16)\n"
+               "  --allow-net CIDR      let sandboxes reach this blocked network (repeatable)\n"
                "  --agent PATH          sbx-agent binary (default: next to sbx)\n"
                "  --max-sandboxes N     concurrent sandboxes (default %d)\n"
                "  --log-level LEVEL     error, warning, notice, info, debug\n",
@@ -81,6 +82,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg)
         { "layers-dir", required_argument, NULL, 'L' }, { "domain", required_argument, NULL, 'D' },
         { "subnet", required_argument, NULL, 's' },   { "agent", required_argument, NULL, 'a' },
         { "max-sandboxes", required_argument, NULL, 'm' },
+        { "allow-net", required_argument, NULL, 'A' },
         { "log-level", required_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -99,6 +101,13 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg)
             r = net_config_parse_subnet(&cfg->net, optarg, &err);
             if (r < 0) {
                 log_error("invalid --subnet '%s': %s", optarg, err.msg);
+                return r;
+            }
+            break;
+        case 'A':
+            r = net_config_add_allow(&cfg->net, optarg, &err);
+            if (r < 0) {
+                log_error("invalid --allow-net '%s': %s", optarg, err.msg);
                 return r;
             }
             break;
@@ -264,6 +273,13 @@ static int setup_runtime(struct daemon *d)
     d->agent_fd = NEG_ERRNO(open(d->cfg.agent_path, O_RDONLY | O_CLOEXEC));
     if (d->agent_fd < 0)
         return log_error_errno(d->agent_fd, "cannot open the agent binary '%s'", d->cfg.agent_path);
+    /* Sandbox links never exceed the uplink's MTU; the host's neighbours are blocked whatever
+     * range they are numbered in. */
+    if (net_host_mtu(&d->cfg.net.mtu) < 0)
+        d->cfg.net.mtu = 0;
+    r = net_host_connected_subnets(&d->cfg.net);
+    if (r < 0)
+        log_warning_errno(r, "cannot read the host's connected subnets, ignoring");
     r = net_host_setup(&d->cfg.net, &err);
     if (r < 0) {
         log_warning_errno(r, "sandbox networking is unavailable, sandboxes get loopback only: %s",

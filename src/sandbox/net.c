@@ -97,6 +97,35 @@ int net_config_add_allow(struct net_config *cfg, const char *s, struct errbuf *r
     return 0;
 }
 
+int net_host_connected_subnets(struct net_config *cfg)
+{
+    char *text = NULL;
+    int r = read_file_at(AT_FDCWD, "/proc/net/route", 1 << 20, &text, NULL);
+    if (r < 0)
+        return r;
+    int added = 0;
+    /* Columns: Iface Destination Gateway Flags RefCnt Use Metric Mask ... (hex, host order
+     * of the kernel = little endian on the wire format used here). */
+    for (char *line = strchr(text, '\n'); line && *++line;) {
+        char iface[32];
+        unsigned dst, gw, flags, mask;
+        if (sscanf(line, "%31s %x %x %x %*d %*d %*d %x", iface, &dst, &gw, &flags, &mask) == 5 &&
+            gw == 0 && mask != 0 && strcmp(iface, "lo") != 0 && strncmp(iface, "sbx", 3) != 0) {
+            if (cfg->n_block >= NET_ALLOW_MAX) {
+                r = -E2BIG;
+                break;
+            }
+            uint32_t m = ntohl(mask);
+            uint8_t prefix = (uint8_t) __builtin_popcount(m);
+            cfg->block[cfg->n_block++] = (struct net_cidr){ .addr = ntohl(dst) & m, .prefix = prefix };
+            added++;
+        }
+        line = strchr(line, '\n');
+    }
+    free(text);
+    return r < 0 ? r : added;
+}
+
 unsigned net_slot_count(const struct net_config *cfg)
 {
     /* A pool the parser would have rejected yields no slots rather than a bogus shift. */

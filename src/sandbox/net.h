@@ -61,6 +61,11 @@ struct net_config {
      * that lives in a private range. Checked after the per-sandbox policy. */
     struct net_cidr allow[NET_ALLOW_MAX];
     size_t n_allow;
+    /* Extra destinations blocked for every sandbox on top of the fixed private ranges: the
+     * host's directly connected subnets (net_host_connected_subnets()), so that a sandbox
+     * cannot reach the host's neighbours whatever range they are numbered in. */
+    struct net_cidr block[NET_ALLOW_MAX];
+    size_t n_block;
 };
 
 /* Fills cfg with the defaults: pool 10.213.0.0/16, kernel MTU, detected resolver, no
@@ -82,6 +87,11 @@ int net_config_add_allow(struct net_config *cfg, const char *s, struct errbuf *r
 
 /* Number of /30 slots in the pool: 2^(32 - prefix) / 4. */
 unsigned net_slot_count(const struct net_config *cfg);
+
+/* Adds the host's directly connected IPv4 subnets (routes without a gateway on interfaces
+ * other than lo and sbx*, from /proc/net/route) to cfg->block. Returns how many were added, or
+ * a negative errno (-E2BIG past NET_ALLOW_MAX). Blocking (reads /proc). */
+int net_host_connected_subnets(struct net_config *cfg);
 
 /* Addresses of slot (host byte order): host end base+4*slot+1, sandbox end base+4*slot+2, both
  * /30. Either output may be NULL. -ERANGE if slot >= net_slot_count(). Pure. */
