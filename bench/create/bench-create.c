@@ -48,8 +48,7 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 /* ---- samples ---- */
 
 enum phase { PH_CREATE, PH_HEALTH, PH_KILL, PH_TOTAL, PH_CP_HEALTH, PH_EXEC, _PH_MAX };
-static const char *const phase_names[] = { "create", "health", "kill", "total", "cp_health",
-                                           "exec" };
+static const char *const phase_names[] = {"create", "health", "kill", "total", "cp_health", "exec"};
 
 struct samples {
     uint64_t *v; /* microseconds */
@@ -185,8 +184,9 @@ static int conn_open(struct conn *c)
         return -errno;
     int one = 1;
     (void) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) g_port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t) g_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
         int r = -errno;
         conn_close(c);
@@ -336,7 +336,7 @@ struct client {
 static void *client_main(void *arg)
 {
     struct client *cl = arg;
-    struct conn c = { .fd = -1 };
+    struct conn c = {.fd = -1};
     buf_init(&c.body, 1 << 20);
     (void) conn_open(&c);
     pthread_barrier_wait(cl->start);
@@ -420,7 +420,7 @@ int main(int argc, char **argv)
         usage();
     } else if (strcmp(mode, "seq") == 0 && i < argc) {
         unsigned n = parse_count(argv[i]);
-        struct conn c = { .fd = -1 };
+        struct conn c = {.fd = -1};
         buf_init(&c.body, 1 << 20);
         for (unsigned k = 0; k < n; k++)
             cycle(&c);
@@ -428,7 +428,7 @@ int main(int argc, char **argv)
         buf_release(&c.body);
     } else if (strcmp(mode, "health") == 0 && i < argc) {
         unsigned n = parse_count(argv[i]);
-        struct conn c = { .fd = -1 };
+        struct conn c = {.fd = -1};
         buf_init(&c.body, 1 << 20);
         for (unsigned k = 0; k < n; k++) {
             uint64_t t0 = now_us();

@@ -9,8 +9,8 @@
 #   concurrent  CONC clients in parallel, CONC_ROUNDS cycles each.
 # Each run's output goes to $OUT/run<i>-<what>.txt; $OUT/results.txt gets the median over the
 # runs of every statistic, the ratios to the baselines and the goals. With BREAKDOWN=1 a last
-# short sequential run (BREAKDOWN_N cycles) is traced with `perf trace` (or strace) attached to
-# the daemon and bench/create/breakdown.py splits the create and kill latency into phases.
+# short sequential run (BREAKDOWN_N cycles) is traced with strace attached to the daemon and
+# bench/create/breakdown.py splits the create, kill and clean-up latency into phases.
 #
 # Environment: BUILD (default build), RUNS (3), SEQ_N (200), CONC (50), CONC_ROUNDS (3),
 # HEALTH_N (500), EXEC_N (200), BREAKDOWN (1), BREAKDOWN_N (30), OUT (default
@@ -80,29 +80,27 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 if [ "$BREAKDOWN" = 1 ]; then
-    trace=$OUT/trace.txt
-    tracer=
-    if command -v perf >/dev/null 2>&1 && perf trace -- true >/dev/null 2>&1; then
-        tracer=perf
-        perf trace -p "$SBX_PID" -T --no-inherit -o "$trace" 2>"$trace.err" &
-    elif command -v strace >/dev/null 2>&1; then
-        tracer=strace
-        strace -p "$SBX_PID" -ttt -T -s 96 -o "$trace" 2>"$trace.err" &
-    fi
-    if [ -n "$tracer" ]; then
+    # strace (not perf trace) because the phases are told apart by the paths in the arguments.
+    if command -v strace >/dev/null 2>&1; then
+        trace=$OUT/trace.txt
+        strace -p "$SBX_PID" -ttt -T -s 128 -o "$trace" 2>"$trace.err" &
         tpid=$!
-        sleep 2 # let the tracer attach
-        step "breakdown: sequential x$BREAKDOWN_N traced with $tracer" "$OUT/breakdown-seq.txt" \
+        sleep 1 # let strace attach
+        step "breakdown: sequential x$BREAKDOWN_N under strace" "$OUT/breakdown-seq.txt" \
             "$bench" "${args[@]}" seq "$BREAKDOWN_N"
         sleep 1 # the last kill's clean-up runs after its response
         kill -INT "$tpid" 2>/dev/null
         wait "$tpid" 2>/dev/null
-        step "breakdown: strace -c summary x$BREAKDOWN_N" "$OUT/breakdown-strace-c.txt" \
-            bash -c "strace -c -f -p $SBX_PID -o '$OUT/strace-c.txt' & s=\$!; sleep 1; \
-                '$bench' --port $SBX_PORT --key $E2B_API_KEY seq $BREAKDOWN_N; sleep 1; \
-                kill -INT \$s; wait \$s"
+        strace -c -f -p "$SBX_PID" -o "$OUT/strace-c.txt" 2>/dev/null &
+        tpid=$!
+        sleep 1
+        step "breakdown: sequential x$BREAKDOWN_N under strace -c -f" "$OUT/breakdown-strace-c.txt" \
+            "$bench" "${args[@]}" seq "$BREAKDOWN_N"
+        sleep 1
+        kill -INT "$tpid" 2>/dev/null
+        wait "$tpid" 2>/dev/null
     else
-        t_skip "breakdown" "neither perf nor strace is installed"
+        t_skip "breakdown" "strace is not installed"
     fi
 fi
 

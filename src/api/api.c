@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api-internal.h"
 #include "api/error.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -14,8 +15,6 @@
 #include "store/store.h"
 #include "common/banned.h"
 
-/* Largest JSON nesting accepted in a request body. */
-#define API_JSON_DEPTH_MAX 32
 
 void api_reply_json(struct api_call *c, unsigned status, json_t *json, const char *const *headers)
 {
@@ -87,7 +86,8 @@ bool api_body_int(struct api_call *c, const char *field, bool required, long lon
     }
     if (json_is_real(v)) {
         double x = json_real_value(v);
-        if (x == (double) (long long) x) {
+        /* Range first: converting an out-of-range double is undefined behaviour. */
+        if (x >= -9.2e18 && x <= 9.2e18 && x == (double) (long long) x) {
             *ret = (long long) x;
             return true;
         }
@@ -137,34 +137,26 @@ bool api_body_string_map(struct api_call *c, const char *field, const json_t **r
     return true;
 }
 
-static size_t json_depth(const json_t *j)
+bool api_json_deeper_than(const json_t *j, size_t max)
 {
-    size_t max = 0;
+    if (!json_is_object(j) && !json_is_array(j))
+        return false;
+    if (max == 0)
+        return true;
     if (json_is_object(j)) {
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *) j, k, v) {
-            size_t d = json_depth(v);
-            if (d > max)
-                max = d;
-            if (max > API_JSON_DEPTH_MAX)
-                break;
-        }
-        return max + 1;
+        json_object_foreach((json_t *) j, k, v)
+            if (api_json_deeper_than(v, max - 1))
+                return true;
+        return false;
     }
-    if (json_is_array(j)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(j, i, v) {
-            size_t d = json_depth(v);
-            if (d > max)
-                max = d;
-            if (max > API_JSON_DEPTH_MAX)
-                break;
-        }
-        return max + 1;
-    }
-    return 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v)
+        if (api_json_deeper_than(v, max - 1))
+            return true;
+    return false;
 }
 
 /* Parses the body if one was sent: it must be a JSON object. */
@@ -185,7 +177,7 @@ static bool api_parse_body(struct api_call *c)
         api_reply_error(c, 400, "request body must be a JSON object");
         return false;
     }
-    if (json_depth(j) > API_JSON_DEPTH_MAX) {
+    if (api_json_deeper_than(j, API_JSON_DEPTH_MAX)) {
         json_decref(j);
         api_reply_error(c, 400, "request body nests deeper than %d levels", API_JSON_DEPTH_MAX);
         return false;

@@ -37,6 +37,7 @@ struct http_reader {
     size_t n_headers;
     bool overflow; /* too many headers */
     bool in_message;
+    bool head_done; /* on_headers_complete ran: further fields are trailers */
     bool paused;
     int cb_error; /* error returned by a callback */
     struct http_head head;
@@ -79,7 +80,9 @@ static int reader_switch_token(struct http_reader *r, enum reader_token next)
 static int reader_piece(http_parser *p, enum reader_token kind, const char *at, size_t len)
 {
     struct http_reader *r = reader_of(p);
-    int k = reader_switch_token(r, kind);
+    /* Head strings are NUL-terminated: an embedded NUL would cut a value short, so that what
+     * we forward differs from what we parsed (request smuggling). */
+    int k = memchr(at, 0, len) ? -EBADMSG : reader_switch_token(r, kind);
     if (k >= 0)
         k = buf_append(&r->head_buf, at, len);
     if (k < 0) {
@@ -97,6 +100,7 @@ static int on_message_begin(http_parser *p)
     r->n_headers = 0;
     r->url_off = SIZE_MAX;
     r->in_message = true;
+    r->head_done = false;
     return 0;
 }
 
@@ -110,13 +114,19 @@ static int on_status(http_parser *p, const char *at, size_t len)
     return 0; /* the reason phrase is not needed */
 }
 
+/* Trailers of a chunked body arrive through the same callbacks as headers; they are dropped
+ * (appending them could move the head buffer under the strings on_head handed out). */
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
+    if (reader_of(p)->head_done)
+        return 0;
     return reader_piece(p, TOKEN_FIELD, at, len);
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
+    if (reader_of(p)->head_done)
+        return 0;
     return reader_piece(p, TOKEN_VALUE, at, len);
 }
 
@@ -128,12 +138,19 @@ static int on_headers_complete(http_parser *p)
         r->cb_error = k;
         return -1;
     }
+    r->head_done = true;
     const char *base = (const char *) r->head_buf.data;
     struct http_head *h = &r->head;
     memset(h, 0, offsetof(struct http_head, headers));
     h->n_headers = 0;
     for (size_t i = 0; i < r->n_headers; i++) {
         h->headers[i].name = base + r->field_off[i];
+        /* http-parser is lenient about names ("Bad Name"); we are not: such a name cannot be
+         * forwarded faithfully. */
+        if (!http_header_name_valid(h->headers[i].name)) {
+            r->cb_error = -EBADMSG;
+            return -1;
+        }
         /* A header with an empty value has no value callback. */
         h->headers[i].value = r->value_off[i] == SIZE_MAX ? "" : base + r->value_off[i];
         h->n_headers++;

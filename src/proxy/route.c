@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/url.h"
 #include "common/banned.h"
 
 static bool id_char(char c)
@@ -77,9 +78,19 @@ bool proxy_path_is_internal(const char *url)
 {
     static const char *const internal[] = { "/init",    "/freeze", "/unfreeze", "/collapse",
                                             "/fsfreeze", "/fsthaw" };
-    size_t n = strcspn(url, "?#");
+    /* Normalise as the agent does: absolute-form targets lose their authority, repeated
+     * leading slashes collapse, a fragment is not part of the path. */
+    struct slice path, query;
+    url_split(slice_from_str(url), &path, &query);
+    while (path.len >= 2 && path.ptr[0] == '/' && path.ptr[1] == '/') {
+        path.ptr++;
+        path.len--;
+    }
+    const uint8_t *hash = memchr(path.ptr, '#', path.len);
+    if (hash)
+        path.len = (size_t) (hash - path.ptr);
     for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
-        if (strlen(internal[i]) == n && strncmp(url, internal[i], n) == 0)
+        if (slice_eq_str(path, internal[i]))
             return true;
     return false;
 }

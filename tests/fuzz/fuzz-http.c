@@ -26,19 +26,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                               \
-    do {                                                                                       \
-        if (!(x)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);              \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(x)                                                                  \
+    do {                                                                          \
+        if (!(x)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+            abort();                                                              \
+        }                                                                         \
     } while (0)
 
 enum phase {
-    PHASE_IDLE,    /* between messages */
-    PHASE_BODY,    /* after on_head */
-    PHASE_PAUSED,  /* after on_complete, before resume */
-    PHASE_DEAD,    /* after an error: no callback may come */
+    PHASE_IDLE,   /* between messages */
+    PHASE_BODY,   /* after on_head */
+    PHASE_PAUSED, /* after on_complete, before resume */
+    PHASE_DEAD,   /* after an error: no callback may come */
 };
 
 struct state {
@@ -149,7 +149,7 @@ static const struct http_reader_ops ops = {
 
 static void run(unsigned flags, const uint8_t sizes[4], const uint8_t *data, size_t size)
 {
-    struct state st = { .flags = flags };
+    struct state st = {.flags = flags};
     st.r = http_reader_new(flags & 1 ? HTTP_READER_RESPONSE : HTTP_READER_REQUEST, &ops, &st);
     size_t pos = 0, piece = 0;
     bool failed = false, upgraded = false;

@@ -2,8 +2,7 @@
  * json_loadb() with JSON_REJECT_DUPLICATES on up to SERVER_BODY_MAX bytes, then the API's own
  * checks: the body must be an object nesting at most API_JSON_DEPTH_MAX levels.
  *
- * json_depth() and API_JSON_DEPTH_MAX are static in api.c; the copy below must stay identical
- * to it (move both to an api-internal.h to test the real one). The field helpers are the real
+ * The depth check is the real one (api-internal.h). The field helpers are the real
  * ones (api_body_int, api_body_bool, api_body_string_map), called on the fields POST /sandboxes
  * reads, but only where they succeed: their error path answers on the connection.
  *
@@ -16,53 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api-internal.h"
 #include "api/api.h"
 #include "daemon/server.h"
 #include "common/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                               \
-    do {                                                                                       \
-        if (!(x)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);              \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(x)                                                                  \
+    do {                                                                          \
+        if (!(x)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+            abort();                                                              \
+        }                                                                         \
     } while (0)
 
-/* ---- copied from src/api/api.c ---- */
-#define API_JSON_DEPTH_MAX 32
-
-static size_t json_depth(const json_t *j)
-{
-    size_t max = 0;
-    if (json_is_object(j)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *) j, k, v) {
-            size_t d = json_depth(v);
-            if (d > max)
-                max = d;
-            if (max > API_JSON_DEPTH_MAX)
-                break;
-        }
-        return max + 1;
-    }
-    if (json_is_array(j)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(j, i, v) {
-            size_t d = json_depth(v);
-            if (d > max)
-                max = d;
-            if (max > API_JSON_DEPTH_MAX)
-                break;
-        }
-        return max + 1;
-    }
-    return 0;
-}
-/* ---- end of copy ---- */
 
 /* Bracket depth of valid JSON text, counted outside strings. */
 static size_t text_depth(const uint8_t *p, size_t n)
@@ -110,7 +77,7 @@ static bool string_map_ok(const json_t *v)
         return false;
     const char *k;
     json_t *val;
-    json_object_foreach((json_t *) v, k, val)
+    json_object_foreach ((json_t *) v, k, val)
         if (!json_is_string(val) || strlen(k) == 0 || strlen(k) > 1024)
             return false;
     return true;
@@ -118,7 +85,7 @@ static bool string_map_ok(const json_t *v)
 
 static void check_fields(json_t *body)
 {
-    struct api_call c = { .body = body };
+    struct api_call c = {.body = body};
     long long n;
     json_t *t = json_object_get(body, "timeout");
     if (int_ok(t)) {
@@ -136,7 +103,7 @@ static void check_fields(json_t *body)
         CHECK(api_body_bool(&c, "secure", true, &v));
         CHECK(v == (b && !json_is_null(b) ? json_is_true(b) : true));
     }
-    static const char *const maps[] = { "metadata", "envVars" };
+    static const char *const maps[] = {"metadata", "envVars"};
     for (size_t i = 0; i < 2; i++) {
         json_t *m = json_object_get(body, maps[i]);
         if (string_map_ok(m)) {
@@ -163,14 +130,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(copy);
         return 0;
     }
-    size_t d = json_depth(j);
+    bool deep = api_json_deeper_than(j, API_JSON_DEPTH_MAX);
     size_t td = text_depth((const uint8_t *) copy, size);
-    CHECK((d > API_JSON_DEPTH_MAX) == (td > API_JSON_DEPTH_MAX));
-    if (td <= API_JSON_DEPTH_MAX)
-        CHECK(d == td);
+    CHECK(deep == (td > API_JSON_DEPTH_MAX));
+    /* Exactly at a depth, both sides of the boundary agree with the independent count. */
+    if (td > 0)
+        CHECK(api_json_deeper_than(j, td - 1) && !api_json_deeper_than(j, td));
     CHECK(td <= JSON_PARSER_MAX_DEPTH);
 
-    if (json_is_object(j) && d <= API_JSON_DEPTH_MAX) {
+    if (json_is_object(j) && !deep) {
         /* Accepted by the API: what it dumps must parse back to the same value. */
         char *text = json_dumps(j, JSON_COMPACT);
         CHECK(text);

@@ -30,19 +30,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                               \
-    do {                                                                                       \
-        if (!(x)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);              \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(x)                                                                  \
+    do {                                                                          \
+        if (!(x)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+            abort();                                                              \
+        }                                                                         \
     } while (0)
 
 static bool dropped(const char *name)
 {
-    static const char *const names[] = { "Connection", "Keep-Alive", "Proxy-Connection",
-                                         "Proxy-Authorization", "E2b-Sandbox-Id",
-                                         "E2b-Sandbox-Port" };
+    static const char *const names[] = {"Connection",       "Keep-Alive",
+                                        "Proxy-Connection", "Proxy-Authorization",
+                                        "E2b-Sandbox-Id",   "E2b-Sandbox-Port"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcasecmp(name, names[i]) == 0)
             return true;
@@ -112,8 +112,8 @@ static void check_route(const struct http_head *h)
 /* The path the agent routes on: url_split(), then "//x" -> "/x" (src/agent/router.c). */
 static void check_internal(const char *url)
 {
-    static const char *const internal[] = { "/init",     "/freeze", "/unfreeze",
-                                            "/collapse", "/fsfreeze", "/fsthaw" };
+    static const char *const internal[] = {"/init",     "/freeze",   "/unfreeze",
+                                           "/collapse", "/fsfreeze", "/fsthaw"};
     struct slice path, query;
     url_split(slice_from_str(url), &path, &query);
     while (path.len >= 2 && path.ptr[0] == '/' && path.ptr[1] == '/') {
@@ -177,7 +177,7 @@ static int reparse_on_head(void *userdata, const struct http_head *h)
     return 0;
 }
 
-static const struct http_reader_ops reparse_ops = { .on_head = reparse_on_head };
+static const struct http_reader_ops reparse_ops = {.on_head = reparse_on_head};
 
 /* Encodes the head and parses it again; returns that parse's result (< 0 if it failed after
  * on_head: allowed only when parsing the original failed too, which the caller checks), the
@@ -211,13 +211,13 @@ static int check_encode(const struct http_head *h, struct framing *ret, bool *re
             CHECK(i + 1 < out.len && out.data[i + 1] == '\n');
     }
 
-    struct reparse rp = { .orig = h };
+    struct reparse rp = {.orig = h};
     rp.r = http_reader_new(HTTP_READER_REQUEST, &reparse_ops, &rp);
     size_t used = 0;
     int k = http_reader_feed(rp.r, out.data, out.len, &used);
     /* The head arrived (on_head ran), though the body framing may still be refused. */
     CHECK(rp.n_heads == 1);
-    *ret = (struct framing){ rp.chunked, rp.has_content_length, rp.upgrade, rp.content_length };
+    *ret = (struct framing){rp.chunked, rp.has_content_length, rp.upgrade, rp.content_length};
     *ret_encoded = true;
     http_reader_free(rp.r);
     buf_release(&out);
@@ -226,10 +226,10 @@ static int check_encode(const struct http_head *h, struct framing *ret, bool *re
 
 struct first {
     bool seen;
-    bool encoded;          /* the head was encoded and parsed again */
-    int reparse;           /* result of parsing the encoded head */
-    struct framing orig;   /* body framing of the original head */
-    struct framing again;  /* ... and of the re-encoded one */
+    bool encoded;         /* the head was encoded and parsed again */
+    int reparse;          /* result of parsing the encoded head */
+    struct framing orig;  /* body framing of the original head */
+    struct framing again; /* ... and of the re-encoded one */
 };
 
 static int on_head(void *userdata, const struct http_head *h)
@@ -240,13 +240,12 @@ static int on_head(void *userdata, const struct http_head *h)
     f->seen = true;
     check_route(h);
     check_internal(h->url);
-    f->orig = (struct framing){ h->chunked, h->has_content_length, h->upgrade,
-                                h->content_length };
+    f->orig = (struct framing){h->chunked, h->has_content_length, h->upgrade, h->content_length};
     f->reparse = check_encode(h, &f->again, &f->encoded);
     return 0;
 }
 
-static const struct http_reader_ops ops = { .on_head = on_head };
+static const struct http_reader_ops ops = {.on_head = on_head};
 
 struct dechunk {
     struct buf body;
@@ -308,7 +307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *copy = malloc(size ? size : 1);
     CHECK(copy);
     memcpy(copy, data, size);
-    struct first f = { .seen = false };
+    struct first f = {.seen = false};
     struct http_reader *r = http_reader_new(HTTP_READER_REQUEST, &ops, &f);
     size_t used = 0;
     int k = http_reader_feed(r, copy, size, &used);

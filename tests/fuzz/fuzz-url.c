@@ -23,12 +23,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                               \
-    do {                                                                                       \
-        if (!(x)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);              \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(x)                                                                  \
+    do {                                                                          \
+        if (!(x)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+            abort();                                                              \
+        }                                                                         \
     } while (0)
 
 #define META_MAX 8
@@ -122,10 +122,10 @@ static int naive_query_find(struct slice q, const char *name, struct slice *raw)
         while (eq < j && q.ptr[eq] != '=')
             eq++;
         char key[256];
-        int k = url_decode((struct slice){ q.ptr + i, eq - i }, true, key, sizeof(key));
+        int k = url_decode((struct slice){q.ptr + i, eq - i}, true, key, sizeof(key));
         if (i < q.len && k >= 0 && strcmp(key, name) == 0 && strlen(name) == (size_t) k) {
-            *raw = eq < j ? (struct slice){ q.ptr + eq + 1, j - eq - 1 }
-                          : (struct slice){ q.ptr + j, 0 };
+            *raw =
+                eq < j ? (struct slice){q.ptr + eq + 1, j - eq - 1} : (struct slice){q.ptr + j, 0};
             return 1;
         }
         if (j >= q.len)
@@ -173,7 +173,7 @@ static void pct_encode(struct buf *out, const uint8_t *p, size_t n, bool lower, 
         } else if (c == ' ' && plus) {
             CHECK(buf_append(out, "+", 1) == 0);
         } else {
-            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
             CHECK(buf_append(out, e, 3) == 0);
         }
     }
@@ -192,7 +192,7 @@ static void check_round_trip(const uint8_t *p, size_t n, bool lower)
         /* Without plus decoding, a space must be encoded as %20. */
         pct_encode(&enc, p, n, lower, plus && lower);
         char *dec;
-        int k = decode_alloc((struct slice){ enc.data, enc.len }, plus, plain.len + 1, &dec);
+        int k = decode_alloc((struct slice){enc.data, enc.len}, plus, plain.len + 1, &dec);
         CHECK(k >= 0 && (size_t) k == plain.len);
         CHECK(plain.len == 0 || memcmp(dec, plain.data, plain.len) == 0);
         free(dec);
@@ -303,7 +303,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *url = malloc(len ? len : 1);
     CHECK(url);
     memcpy(url, data + 1, len);
-    struct slice target = { url, len };
+    struct slice target = {url, len};
 
     struct slice path, query;
     url_split(target, &path, &query);
@@ -318,8 +318,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_decode(path, small + 8);
     check_segments(path);
 
-    static const char *const names[] = { "metadata", "state", "limit", "nextToken", "order",
-                                         "template", "" };
+    static const char *const names[] = {"metadata", "state",    "limit", "nextToken",
+                                        "order",    "template", ""};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         check_query(query, names[i], i % 2 ? URL_MAX : 16 + small);
 

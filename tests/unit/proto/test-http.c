@@ -185,3 +185,43 @@ TEST(metadata_filter_double_encoding)
     ASSERT_ERRNO(url_metadata_filter_parse("=v", storage, sizeof(storage), k, v, 4), EBADMSG);
     ASSERT_ERRNO(url_metadata_filter_parse("a=1&b=2", storage, sizeof(storage), k, v, 1), EMSGSIZE);
 }
+
+TEST(trailers_are_dropped_and_head_stays_valid)
+{
+    /* Regression: trailers used to be appended to the head buffer, which could move it under
+     * the strings on_head handed out (use-after-free found by fuzz-http). */
+    struct rec r = { 0 };
+    buf_init(&r.body, 1024);
+    size_t used;
+    struct http_reader *rd = http_reader_new(HTTP_READER_REQUEST, &rec_ops, &r);
+    struct buf msg;
+    buf_init(&msg, 1 << 20);
+    ASSERT_OK(buf_append_str(&msg, "POST /sandboxes HTTP/1.1\r\nHost: h\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"));
+    for (int i = 0; i < 50; i++)
+        ASSERT_OK(buf_printf(&msg, "X-Trailer-%d: %0500d\r\n", i, i));
+    ASSERT_OK(buf_append_str(&msg, "\r\n"));
+    ASSERT_EQ(http_reader_feed(rd, msg.data, msg.len, &used), HTTP_READER_PAUSED);
+    ASSERT_EQ(r.completes, 1);
+    ASSERT_STREQ((char *) r.body.data, "abc");
+    http_reader_free(rd);
+    buf_release(&msg);
+    buf_release(&r.body);
+}
+
+TEST(nul_and_invalid_header_names_are_refused)
+{
+    struct rec r = { 0 };
+    buf_init(&r.body, 1024);
+    size_t used;
+    static const char nul[] = "POST / HTTP/1.1\r\nTransfer-Encoding:\0x, chunked\r\n\r\n";
+    struct http_reader *rd = http_reader_new(HTTP_READER_REQUEST, &rec_ops, &r);
+    ASSERT_ERRNO(http_reader_feed(rd, (const uint8_t *) nul, sizeof(nul) - 1, &used), EBADMSG);
+    http_reader_free(rd);
+    const char *bad = "GET / HTTP/1.1\r\nBad Name: v\r\n\r\n";
+    rd = http_reader_new(HTTP_READER_REQUEST, &rec_ops, &r);
+    ASSERT_ERRNO(http_reader_feed(rd, (const uint8_t *) bad, strlen(bad), &used), EBADMSG);
+    ASSERT_EQ(r.heads, 0);
+    http_reader_free(rd);
+    buf_release(&r.body);
+}

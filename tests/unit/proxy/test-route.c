@@ -82,6 +82,10 @@ TEST(internal_paths)
     ASSERT_TRUE(proxy_path_is_internal("/init"));
     ASSERT_TRUE(proxy_path_is_internal("/init?x=1"));
     ASSERT_TRUE(proxy_path_is_internal("/fsfreeze"));
+    /* Regression (fuzz-route): the agent normalises these to /init too. */
+    ASSERT_TRUE(proxy_path_is_internal("//init"));
+    ASSERT_TRUE(proxy_path_is_internal("http://h/init"));
+    ASSERT_TRUE(proxy_path_is_internal("/init#x"));
     ASSERT_FALSE(proxy_path_is_internal("/initialize"));
     ASSERT_FALSE(proxy_path_is_internal("/health"));
 }
