@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "common/time-util.h"
 #include "sandbox/caps.h"
 #include "sandbox/net.h"
 
@@ -63,12 +64,15 @@ struct daemon {
     /* Live sandboxes by ID (chained hash) and the slot allocation (uid range + /30). */
     struct live_sandbox *table[1024];
     size_t n_sandboxes;
+    size_t n_dying; /* killed, cleanup pending */
     uint8_t *slots; /* one byte per slot: 1 = used */
     unsigned n_slots;
     unsigned next_slot;
 
     uv_timer_t expiry_timer;
     uv_signal_t sig_term, sig_int;
+    uv_timer_t stop_timer;
+    usec_t stop_deadline;
     bool stopping;
 
     /* The built-in base template: built in a child process on first need. */

@@ -307,7 +307,14 @@ void proxy_start(struct daemon *d, struct request *req, const struct proxy_targe
         return;
     }
     p->chunked = req->head->chunked;
-    (void) proxy_encode_request_head(req->head, &p->queued);
+    if (proxy_encode_request_head(req->head, &p->queued) < 0) {
+        /* Never forward a partial head: what follows would be read as more headers. */
+        struct conn *c = p->client;
+        p->client = NULL;
+        conn_respond_error(c, 400, "request headers cannot be forwarded");
+        proxy_close_upstream(p);
+        return;
+    }
     conn_set_stream_handler(req->conn, &proxy_client_ops, p);
     char path[128];
     sandboxes_agent_socket(sb, path, sizeof(path));

@@ -202,7 +202,9 @@ static void live_finish(struct live_sandbox *sb)
         si.si_pid != 0)
         log_debug("sandbox %s: PID 1 exited (code %d, status %d)", sb->rec->id, si.si_code,
                   si.si_status);
-    if (!sb->dying) {
+    if (sb->dying) {
+        d->n_dying--;
+    } else {
         /* Died on its own (e.g. the agent crashed or was OOM-killed). */
         log_warning("sandbox %s stopped unexpectedly", sb->rec->id);
         (void) store_sandbox_delete(d->store, sb->rec->id);
@@ -248,6 +250,7 @@ int sandboxes_kill(struct daemon *d, struct live_sandbox *sb, const char *reason
     if (sb->dying)
         return 0;
     sb->dying = true;
+    d->n_dying++;
     int r = store_sandbox_delete(d->store, sb->rec->id);
     if (r < 0 && r != -ENOENT)
         log_warning_errno(r, "cannot delete sandbox '%s' from the store, ignoring", sb->rec->id);
@@ -469,7 +472,7 @@ int sandboxes_create(struct daemon *d, const struct sandbox_create_params *p,
     sb->rec = xcalloc(1, sizeof(*sb->rec));
     struct store_sandbox *rec = sb->rec;
     char id[32], token[65];
-    _cleanup_close_ int listen_fd = -EBADF, config_fd = -EBADF, log_fd = -EBADF;
+    _cleanup_close_ int listen_fd = -EBADF, config_fd = -EBADF;
     struct prepare_ctx ctx = { .d = d, .sb = sb, .cgroup_fd = -EBADF,
                                .net = p->allow_internet && d->network_ready };
     bool slot_taken = false, dir_made = false;
@@ -528,10 +531,8 @@ int sandboxes_create(struct daemon *d, const struct sandbox_create_params *p,
     sb->dir_fd = NEG_ERRNO(open(sb->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
     listen_fd = sb->dir_fd >= 0 ? make_listen_socket(sb->dir_fd) : sb->dir_fd;
     config_fd = make_config_fd(d, rec);
-    log_fd = NEG_ERRNO(openat(sb->dir_fd, "agent.log",
-                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (listen_fd < 0 || config_fd < 0 || log_fd < 0) {
-        r = listen_fd < 0 ? listen_fd : config_fd < 0 ? config_fd : log_fd;
+    if (listen_fd < 0 || config_fd < 0) {
+        r = listen_fd < 0 ? listen_fd : config_fd;
         (void) errbuf_set(reterr, r, "cannot prepare the sandbox agent: %s", strerror(-r));
         goto fail;
     }
@@ -587,7 +588,6 @@ int sandboxes_create(struct daemon *d, const struct sandbox_create_params *p,
         .agent_envp = agent_envp,
         .listen_fd = listen_fd,
         .config_fd = config_fd,
-        .log_fd = log_fd,
         .resolv_conf = resolv,
         .hosts = hosts,
     };

@@ -217,6 +217,23 @@ static const struct server_ops daemon_server_ops = {
     .on_request_complete = route_request_complete,
 };
 
+/* Sandboxes killed just before the stop finish their cleanup first (bounded): otherwise their
+ * mounts and cgroups would wait for the next start. */
+#define STOP_GRACE (5 * USEC_PER_SEC)
+
+static void on_stop_tick(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    if (d->n_dying == 0 || now_monotonic() >= d->stop_deadline) {
+        if (d->n_dying)
+            log_warning("%zu killed sandboxes are still being removed; the next start finishes "
+                        "their cleanup",
+                        d->n_dying);
+        (void) uv_timer_stop(t);
+        uv_stop(d->loop);
+    }
+}
+
 static void on_stop_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
@@ -224,7 +241,9 @@ static void on_stop_signal(uv_signal_t *h, int signum)
         return;
     log_info("received %s, shutting down (sandboxes keep running)", strsignal(signum));
     d->stopping = true;
-    uv_stop(d->loop);
+    server_stop_accepting(d->server);
+    d->stop_deadline = now_monotonic() + STOP_GRACE;
+    (void) uv_timer_start(&d->stop_timer, on_stop_tick, 0, 20);
 }
 
 /* One daemon per host: sandbox cgroups (sbx/<id>), links (sbx<slot>), the address pool, the
@@ -338,6 +357,8 @@ int serve_main(int argc, char **argv)
         sandboxes_stop(&d);
         goto out_loop;
     }
+    (void) uv_timer_init(d.loop, &d.stop_timer);
+    d.stop_timer.data = &d;
     (void) uv_signal_init(d.loop, &d.sig_term);
     (void) uv_signal_init(d.loop, &d.sig_int);
     d.sig_term.data = d.sig_int.data = &d;
@@ -356,6 +377,7 @@ int serve_main(int argc, char **argv)
     d.server = server_free(d.server);
     sandboxes_stop(&d);
     base_template_stop(&d);
+    uv_close((uv_handle_t *) &d.stop_timer, NULL);
     uv_close((uv_handle_t *) &d.sig_term, NULL);
     uv_close((uv_handle_t *) &d.sig_int, NULL);
     r = 0;

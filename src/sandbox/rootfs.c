@@ -51,13 +51,39 @@ static int layer_mount_idmapped(const char *layer, const char *target, int usern
     return NEG_ERRNO(sys_move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH));
 }
 
+int rootfs_mount_disk(const char *state_dir, uid_t uid_base, uint64_t disk_bytes,
+                      struct errbuf *reterr)
+{
+    char upper_mnt[4096], upper[4096], work[4096], rootfs[4096];
+    if (path_join(upper_mnt, sizeof(upper_mnt), state_dir, "upper") < 0 ||
+        path_join(rootfs, sizeof(rootfs), state_dir, "rootfs") < 0 ||
+        path_join(upper, sizeof(upper), upper_mnt, "upper") < 0 ||
+        path_join(work, sizeof(work), upper_mnt, "work") < 0)
+        return errbuf_set(reterr, -ENAMETOOLONG, "sandbox directory path too long");
+    if ((mkdir(upper_mnt, 0700) < 0 && errno != EEXIST) || (mkdir(rootfs, 0755) < 0 && errno != EEXIST))
+        return errbuf_set(reterr, -errno, "cannot create sandbox directories: %s", strerror(errno));
+
+    char opts[128];
+    (void) snprintf(opts, sizeof(opts), "size=%llu,mode=0700",
+                    (unsigned long long) (disk_bytes ? disk_bytes : 1ULL << 30));
+    int r = NEG_ERRNO(mount("sbx-upper", upper_mnt, "tmpfs", MS_NOSUID | MS_NODEV, opts));
+    if (r < 0)
+        return errbuf_set(reterr, r, "cannot mount the sandbox disk: %s", strerror(-r));
+    /* The upper dir is the root directory of the merged tree: it must belong to root inside. */
+    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || chown(upper, uid_base, uid_base) < 0) {
+        r = errbuf_set(reterr, -errno, "cannot prepare the sandbox disk: %s", strerror(errno));
+        (void) umount2(upper_mnt, MNT_DETACH);
+        return r;
+    }
+    return 0;
+}
+
 int rootfs_mount(const char *state_dir, const char *const *layers, size_t n_layers, int userns_fd,
-                 uid_t uid_base, uint64_t disk_bytes, struct errbuf *reterr)
+                 struct errbuf *reterr)
 {
     char upper_mnt[4096], upper[4096], work[4096], rootfs[4096], lower[4096];
     size_t mounted_lowers = 0;
-    bool upper_mounted = false;
-    int r;
+    int r = 0;
 
     if (n_layers == 0 || n_layers > ROOTFS_LAYERS_MAX)
         return errbuf_set(reterr, -EINVAL, "template has %zu layers (1..%d allowed)", n_layers,
@@ -67,22 +93,6 @@ int rootfs_mount(const char *state_dir, const char *const *layers, size_t n_laye
         path_join(upper, sizeof(upper), upper_mnt, "upper") < 0 ||
         path_join(work, sizeof(work), upper_mnt, "work") < 0)
         return errbuf_set(reterr, -ENAMETOOLONG, "sandbox directory path too long");
-
-    if ((mkdir(upper_mnt, 0700) < 0 && errno != EEXIST) || (mkdir(rootfs, 0755) < 0 && errno != EEXIST))
-        return errbuf_set(reterr, -errno, "cannot create sandbox directories: %s", strerror(errno));
-
-    char opts[128];
-    (void) snprintf(opts, sizeof(opts), "size=%llu,mode=0700",
-                    (unsigned long long) (disk_bytes ? disk_bytes : 1ULL << 30));
-    r = NEG_ERRNO(mount("sbx-upper", upper_mnt, "tmpfs", MS_NOSUID | MS_NODEV, opts));
-    if (r < 0)
-        return errbuf_set(reterr, r, "cannot mount the sandbox disk: %s", strerror(-r));
-    upper_mounted = true;
-    /* The upper dir is the root directory of the merged tree: it must belong to root inside. */
-    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || chown(upper, uid_base, uid_base) < 0) {
-        r = errbuf_set(reterr, -errno, "cannot prepare the sandbox disk: %s", strerror(errno));
-        goto fail;
-    }
 
     struct buf o;
     buf_init(&o, 64 * 1024);
@@ -119,7 +129,6 @@ int rootfs_mount(const char *state_dir, const char *const *layers, size_t n_laye
     }
     buf_release(&o);
 
-fail:
     /* overlayfs holds private clones of its layers: the idmapped mounts can go either way. */
     for (size_t i = 0; i < mounted_lowers; i++) {
         char name[32];
@@ -129,8 +138,6 @@ fail:
         (void) umount2(lower, MNT_DETACH);
         (void) rmdir(lower);
     }
-    if (r < 0 && upper_mounted)
-        (void) umount2(upper_mnt, MNT_DETACH);
     return r < 0 ? r : 0;
 }
 

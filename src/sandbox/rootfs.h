@@ -21,12 +21,21 @@ struct errbuf;
 
 #define ROOTFS_LAYERS_MAX 64
 
-/* Mounts the upper tmpfs and the overlay. layers are absolute paths, bottom first. userns_fd
- * is the sandbox's user namespace (its maps already written); uid_base is the host uid of
- * root inside. Returns 0 or a negative errno with a message in reterr; on failure nothing
- * stays mounted. Blocking (a few syscalls per layer). */
+/* Mounts <state>/upper, the sandbox's disk: a tmpfs of disk_bytes holding the overlay's
+ * upper dir (owned by uid_base, root inside) and work dir. Files written there (the agent's log
+ * included) count against the sandbox's disk size and, being tmpfs pages charged to the writer,
+ * its memory cgroup. Returns 0 or a negative errno with a message in reterr; on failure nothing
+ * stays mounted. */
+int rootfs_mount_disk(const char *state_dir, uid_t uid_base, uint64_t disk_bytes,
+                      struct errbuf *reterr);
+
+/* Mounts the overlay at <state>/rootfs over the disk mounted by rootfs_mount_disk(). layers
+ * are absolute paths, bottom first. userns_fd is the sandbox's user namespace (its maps
+ * already written). Returns 0 or a negative errno with a message in reterr; on failure the
+ * overlay is not mounted (the disk is: rootfs_unmount() releases everything). Blocking (a few
+ * syscalls per layer). */
 int rootfs_mount(const char *state_dir, const char *const *layers, size_t n_layers, int userns_fd,
-                 uid_t uid_base, uint64_t disk_bytes, struct errbuf *reterr);
+                 struct errbuf *reterr);
 
 /* Unmounts <state>/rootfs and <state>/upper (lazily) and removes the lower mount points.
  * Idempotent: what is not mounted is skipped. Returns the first error. */

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -75,7 +76,7 @@ int sandbox_spawn(const struct sandbox_spawn_spec *spec, struct sandbox_proc *re
                   struct errbuf *reterr)
 {
     _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
-    _cleanup_close_ int pidfd = -EBADF, userns_fd = -EBADF, netns_fd = -EBADF;
+    _cleanup_close_ int pidfd = -EBADF, userns_fd = -EBADF, netns_fd = -EBADF, log_fd = -EBADF;
     char rootfs[4096];
     int fds[2], r;
 
@@ -83,12 +84,30 @@ int sandbox_spawn(const struct sandbox_spawn_spec *spec, struct sandbox_proc *re
         return errbuf_set(reterr, -EINVAL, "invalid hostname");
     (void) snprintf(rootfs, sizeof(rootfs), "%s/rootfs", spec->state_dir);
 
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return errbuf_set(reterr, -errno, "pipe: %s", strerror(errno));
+    /* The disk comes first: the agent's log lives on it, bounded by the sandbox's disk size
+     * (a sandbox can write to its log at will, so it must not sit on the host's disk). */
+    r = rootfs_mount_disk(spec->state_dir, spec->uid_base, spec->disk_bytes, reterr);
+    if (r < 0)
+        return r;
+    char log_path[4200];
+    (void) snprintf(log_path, sizeof(log_path), "%s/upper/agent.log", spec->state_dir);
+    log_fd = NEG_ERRNO(open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (log_fd < 0) {
+        (void) rootfs_unmount(spec->state_dir);
+        return errbuf_set(reterr, log_fd, "cannot create the agent's log: %s", strerror(-log_fd));
+    }
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        r = errbuf_set(reterr, -errno, "pipe: %s", strerror(errno));
+        (void) rootfs_unmount(spec->state_dir);
+        return r;
+    }
     sync_r = fds[0];
     sync_w = fds[1];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return errbuf_set(reterr, -errno, "pipe: %s", strerror(errno));
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        r = errbuf_set(reterr, -errno, "pipe: %s", strerror(errno));
+        (void) rootfs_unmount(spec->state_dir);
+        return r;
+    }
     err_r = fds[0];
     err_w = fds[1];
 
@@ -105,7 +124,7 @@ int sandbox_spawn(const struct sandbox_spawn_spec *spec, struct sandbox_proc *re
         .agent_fd = spec->agent_fd,
         .listen_fd = spec->listen_fd,
         .config_fd = spec->config_fd,
-        .log_fd = spec->log_fd,
+        .log_fd = log_fd,
         .argv = spec->agent_argv,
         .envp = spec->agent_envp,
     };
@@ -120,12 +139,32 @@ int sandbox_spawn(const struct sandbox_spawn_spec *spec, struct sandbox_proc *re
         ca.flags |= CLONE_INTO_CGROUP;
         ca.cgroup = (uint64_t) spec->cgroup_fd;
     }
+    /* A user namespace belongs to the euid that creates it, and the kernel charges per-user
+     * limits (inotify instances and watches, message queue bytes, user namespaces) of
+     * everything inside to that owner in the parent namespace. Created by host root, all
+     * sandboxes and the host would share one budget, and one sandbox could exhaust it for the
+     * others. So this thread briefly takes the sandbox's own uid as its euid: credentials are
+     * per thread in the kernel (the raw syscall skips glibc's all-threads broadcast), fsuid
+     * stays 0 so that CLONE_INTO_CGROUP's permission check still passes, and restoring euid 0
+     * restores the effective capabilities from the permitted set. */
+    if (syscall(SYS_setresuid, -1, spec->uid_base, -1) < 0) {
+        r = errbuf_set(reterr, -errno, "cannot switch to the sandbox's uid: %s", strerror(errno));
+        (void) rootfs_unmount(spec->state_dir);
+        return r;
+    }
+    (void) syscall(SYS_setfsuid, 0);
     pid_t pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
-    if (pid < 0)
-        return errbuf_set(reterr, -errno, "cannot create the sandbox namespaces: %s",
-                          strerror(errno));
     if (pid == 0)
         child_run(&args);
+    int clone_errno = errno;
+    if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+        abort(); /* cannot happen (real and saved uid are 0); never go on without root */
+    if (pid < 0) {
+        r = errbuf_set(reterr, -clone_errno, "cannot create the sandbox namespaces: %s",
+                       strerror(clone_errno));
+        (void) rootfs_unmount(spec->state_dir);
+        return r;
+    }
 
     pidfd = child_pidfd;
     sync_r = safe_close(sync_r);
@@ -150,8 +189,7 @@ int sandbox_spawn(const struct sandbox_spawn_spec *spec, struct sandbox_proc *re
         if (r < 0)
             goto fail;
     }
-    r = rootfs_mount(spec->state_dir, spec->layers, spec->n_layers, userns_fd, spec->uid_base,
-                     spec->disk_bytes, reterr);
+    r = rootfs_mount(spec->state_dir, spec->layers, spec->n_layers, userns_fd, reterr);
     if (r < 0)
         goto fail;
 
@@ -173,5 +211,6 @@ fail_mounted:
     return r;
 fail:
     child_abort(pid, pidfd);
+    (void) rootfs_unmount(spec->state_dir);
     return r;
 }

@@ -6,7 +6,8 @@
  * writes the uid/gid maps (root inside = spec->uid_base on the host), calls spec->prepare (the
  * caller moves the child into its cgroup and plumbs its network namespace there) and mounts
  * the root filesystem (rootfs.h) idmapped to the child's user namespace. Then it lets the child
- * go. The child (child-setup.c, async-signal-safe code only) becomes root of its namespace,
+ * go. (The sandbox's disk, a tmpfs, is mounted before the clone: the agent's log lives on it.)
+ * The child (child-setup.c, async-signal-safe code only) becomes root of its namespace,
  * unshares a mount and a cgroup namespace (the mount namespace is copied *now*, so it contains
  * the new root filesystem), builds /proc, /sys, /dev, pivots into the root, writes
  * hostname/resolv.conf/hosts, applies rlimits, loads the seccomp filter, drops capabilities
@@ -46,7 +47,6 @@ struct sandbox_spawn_spec {
     char *const *agent_envp;
     int listen_fd; /* becomes fd 3 of the agent */
     int config_fd; /* becomes fd 4 of the agent */
-    int log_fd;    /* becomes fds 1 and 2 of the agent */
     const char *resolv_conf; /* content of /etc/resolv.conf, NULL to leave the template's */
     const char *hosts;       /* content of /etc/hosts, NULL to leave the template's */
 };

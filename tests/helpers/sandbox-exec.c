@@ -14,14 +14,18 @@
  * and repeats what src/sandbox/child-setup.c does before it execs the agent:
  *
  *   1. moves itself into the sandbox's cgroup (cgroup_attach(): every v1 hierarchy, or the
- *      v2 directory) *before* joining the cgroup namespace, as the sandbox child is attached
- *      before it unshares CLONE_NEWCGROUP, so /proc/self/cgroup reads "/" inside;
+ *      v2 directory), so the command is born there;
  *   2. setns() into the user namespace of PID 1 first (which gives it every capability in
  *      that namespace and lets it join the others, all owned by it), then mount, pid, net,
- *      uts, ipc and cgroup; joining the mount namespace sets root and cwd to the sandbox's
- *      pivoted root;
- *   3. forks, because a PID namespace only applies to children; the child:
- *   4. setsid(), setresgid(0), setgroups(0, NULL), setresuid(0) (as the sandbox child does),
+ *      uts and ipc; joining the mount namespace sets root and cwd to the sandbox's pivoted
+ *      root;
+ *   3. forks, because a PID namespace only applies to children. The parent moves itself back
+ *      to the cgroups it came from (through cgroup.procs descriptors opened at start), so
+ *      only the command counts against the sandbox's pids and memory limits and only the
+ *      command can be picked by the sandbox's OOM killer. The child:
+ *   4. joins the cgroup namespace (after the cgroup, as the sandbox child unshares
+ *      CLONE_NEWCGROUP after being attached, so /proc/self/cgroup reads "/" inside);
+ *      setsid(), setresgid(0), setgroups(0, NULL), setresuid(0) (as the sandbox child does),
  *      chdir("/"), rlimits_prepare()/rlimits_apply() (inside the user namespace, so like the
  *      sandbox child it cannot raise the hard RLIMIT_NOFILE and falls back to the inherited
  *      one; the helper and the daemon inherit the same limits from the test shell);
@@ -45,12 +49,13 @@
  * do): its parent is this helper, outside the sandbox's PID namespace, so getppid() is 0
  * inside instead of 1, and it is not reaped by the agent; stdin, stdout and stderr are the
  * helper's own (pipes or a terminal of the test, not the agent's pipes or PTYs; setsid()
- * detaches it from a controlling terminal so TIOCSTI cannot reach the test's terminal); the
+ * detaches it from a controlling terminal so TIOCSTI cannot reach the test's terminal; a
+ * host file given as stdout stays open inside, so give it only files the sandbox may write); the
  * environment is PATH and HOME only, not the template's envs; --user clears supplementary
  * groups where the agent may apply the user's groups from /etc/group. The helper's own
- * (parent) process joins the namespaces and the cgroup too but only waits; it keeps the
- * host's uid 0, which the sandbox cannot signal or ptrace (no CAP_KILL/CAP_SYS_PTRACE over
- * an unmapped uid). */
+ * (parent) process stays in the sandbox's user, mount, net, uts and ipc namespaces but only
+ * waits; it is invisible in the sandbox's PID namespace and keeps the host's uid 0, which the
+ * sandbox cannot signal or ptrace (no capability over an unmapped uid). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +85,8 @@ static volatile pid_t child_pid;
 
 _Noreturn static void usage(void)
 {
-    fprintf(stderr, "usage: sandbox-exec [--user UID] <sandbox-pid-1> <sandbox-id> -- CMD [ARGS...]\n");
+    fprintf(stderr,
+            "usage: sandbox-exec [--user UID] <sandbox-pid-1> <sandbox-id> -- CMD [ARGS...]\n");
     _exit(2);
 }
 
@@ -125,15 +131,67 @@ static const struct {
     int type;
 } namespaces[] = {
     /* User first: it grants the capabilities needed to join the rest. */
-    { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },   { "pid", CLONE_NEWPID },
-    { "net", CLONE_NEWNET },   { "uts", CLONE_NEWUTS },  { "ipc", CLONE_NEWIPC },
-    { "cgroup", CLONE_NEWCGROUP },
+    {"user", CLONE_NEWUSER},
+    {"mnt", CLONE_NEWNS},
+    {"pid", CLONE_NEWPID},
+    {"net", CLONE_NEWNET},
+    {"uts", CLONE_NEWUTS},
+    {"ipc", CLONE_NEWIPC},
+    /* Last, joined by the child only (the parent must stay outside to leave the cgroup). */
+    {"cgroup", CLONE_NEWCGROUP},
 };
 #define N_NAMESPACES (sizeof(namespaces) / sizeof(namespaces[0]))
+#define NS_CGROUP (N_NAMESPACES - 1)
 
-_Noreturn static void child_exec(uid_t uid, const struct seccomp_program *prog, unsigned last_cap,
-                                 const struct rlimits *rl, char **cmd)
+#define MAX_OWN_CGROUPS 32
+
+/* Opens cgroup.procs of every cgroup the helper is in (one per hierarchy listed in
+ * /proc/self/cgroup whose directory can be found under /sys/fs/cgroup). Returns the count. */
+static size_t own_cgroups_open(int fds[static MAX_OWN_CGROUPS])
 {
+    size_t n = 0;
+    char line[4096];
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return 0;
+    while (n < MAX_OWN_CGROUPS && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *ctrls = strchr(line, ':');
+        char *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+        if (!path)
+            continue;
+        *ctrls++ = 0;
+        *path++ = 0;
+        if (strncmp(ctrls, "name=", 5) == 0)
+            ctrls += 5;
+        char dirs[2][4096];
+        int nd = 0;
+        if (*ctrls) {
+            (void) snprintf(dirs[nd++], sizeof(dirs[0]), "/sys/fs/cgroup/%s%s", ctrls, path);
+        } else {
+            (void) snprintf(dirs[nd++], sizeof(dirs[0]), "/sys/fs/cgroup/unified%s", path);
+            (void) snprintf(dirs[nd++], sizeof(dirs[0]), "/sys/fs/cgroup%s", path);
+        }
+        for (int k = 0; k < nd; k++) {
+            char procs[4200];
+            (void) snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[k]);
+            int fd = open(procs, O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                fds[n++] = fd;
+                break;
+            }
+        }
+    }
+    (void) fclose(f);
+    return n;
+}
+
+_Noreturn static void child_exec(int cgroupns_fd, uid_t uid, const struct seccomp_program *prog,
+                                 unsigned last_cap, const struct rlimits *rl, char **cmd)
+{
+    if (setns(cgroupns_fd, CLONE_NEWCGROUP) < 0)
+        fail_errno(errno, "setns cgroup");
+    (void) close(cgroupns_fd);
     if (setsid() < 0)
         fail_errno(errno, "setsid");
     if (setresgid(0, 0, 0) < 0)
@@ -163,7 +221,7 @@ _Noreturn static void child_exec(uid_t uid, const struct seccomp_program *prog, 
     /* After the last credential change (which clears it). */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         fail_errno(errno, "PR_SET_PDEATHSIG");
-    struct sigaction sa = { .sa_handler = SIG_DFL };
+    struct sigaction sa = {.sa_handler = SIG_DFL};
     for (int sig = 1; sig < _NSIG; sig++)
         (void) sigaction(sig, &sa, NULL);
     sigset_t none;
@@ -172,8 +230,12 @@ _Noreturn static void child_exec(uid_t uid, const struct seccomp_program *prog, 
     (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
     char home[64];
-    (void) snprintf(home, sizeof(home), "HOME=%s", uid == 0 ? "/root" : uid == 1000 ? "/home/user" : "/");
-    char *envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", home, NULL };
+    (void) snprintf(home, sizeof(home), "HOME=%s",
+                    uid == 0      ? "/root"
+                    : uid == 1000 ? "/home/user"
+                                  : "/");
+    char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", home,
+                    NULL};
     execvpe(cmd[0], cmd, envp);
     fprintf(stderr, "sandbox-exec: %s: %s\n", cmd[0], strerror(errno));
     _exit(EXIT_EXEC);
@@ -226,6 +288,9 @@ int main(int argc, char **argv)
     if (r < 0)
         fail_errno(-r, "seccomp_program_build");
 
+    int own_cg[MAX_OWN_CGROUPS];
+    size_t n_own_cg = own_cgroups_open(own_cg);
+
     /* The cgroup before the cgroup namespace (see the top of the file). */
     struct cgroup_root *root = NULL;
     struct cgroup *cg = NULL;
@@ -241,7 +306,7 @@ int main(int argc, char **argv)
     cg = cgroup_free(cg);
     root = cgroup_root_free(root);
 
-    for (size_t k = 0; k < N_NAMESPACES; k++) {
+    for (size_t k = 0; k < NS_CGROUP; k++) {
         if (setns(fds[k], namespaces[k].type) < 0) {
             char what[64];
             (void) snprintf(what, sizeof(what), "setns %s", namespaces[k].name);
@@ -250,9 +315,9 @@ int main(int argc, char **argv)
         (void) close(fds[k]);
     }
 
-    struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+    struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
-    static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+    static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
     sigset_t block, old;
     sigemptyset(&block);
     for (size_t k = 0; k < sizeof(forwarded) / sizeof(forwarded[0]); k++)
@@ -266,9 +331,19 @@ int main(int argc, char **argv)
     if (c < 0)
         fail_errno(errno, "fork");
     if (c == 0)
-        child_exec(uid, prog, last_cap, &rl, cmd);
+        child_exec(fds[NS_CGROUP], uid, prog, last_cap, &rl, cmd);
     child_pid = c;
     (void) sigprocmask(SIG_SETMASK, &old, NULL);
+    (void) close(fds[NS_CGROUP]);
+
+    /* Back to where we came from: best effort (a failure only leaves this waiting process
+     * counted in the sandbox's cgroup). */
+    char self[32];
+    int len = snprintf(self, sizeof(self), "%d\n", (int) getpid());
+    for (size_t k = 0; k < n_own_cg; k++) {
+        (void) !write(own_cg[k], self, (size_t) len);
+        (void) close(own_cg[k]);
+    }
 
     int status;
     pid_t w;

@@ -22,6 +22,8 @@
 #   sb_health ID             prints the status of GET /health of the sandbox's agent through
 #                            the daemon's proxy (204 when healthy)
 #   sb_delete ID             DELETE /sandboxes/ID through the API; prints the status
+#   sec_delete_all           deletes every sandbox made by sb_new and waits until each is torn
+#                            down (PID 1, cgroup, mounts gone): one test. Call before t_done
 #   sec_cgroup_file ID NAME  prints the path of cgroup file NAME (e.g. pids.max,
 #                            memory.limit_in_bytes / memory.max) of the sandbox on the host
 #   sec_kill_bg PID          SIGTERM (then SIGKILL after 3 s) of one of our background PIDs
@@ -35,10 +37,10 @@ SEC_BG=()
 declare -A SEC_PIDS=()
 
 sec_kill_bg() {
-    local p=$1 i
+    local p=$1
     kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
     kill -TERM "$p" 2>/dev/null
-    for i in $(seq 30); do
+    for _ in $(seq 30); do
         kill -0 "$p" 2>/dev/null || break
         sleep 0.1
     done
@@ -61,6 +63,7 @@ _sec_cleanup() {
     return 0
 }
 # Ours first, then the harness's (it keeps the exit status and completes the TAP stream).
+# shellcheck disable=SC2154 # _sec_rc is assigned inside the trap
 trap '_sec_rc=$?; _sec_cleanup; (exit $_sec_rc); _sbx_on_exit' EXIT
 
 sec_init() {
@@ -159,6 +162,44 @@ sb_health() {
 sb_delete() {
     sbx_curl DELETE "/sandboxes/$1" >/dev/null || true
     sbx_status
+}
+
+# _sec_torn_down ID PID: true once the sandbox's PID 1, cgroup and mounts are gone.
+_sec_torn_down() {
+    local id=$1 pid=$2
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 1
+    [ -n "$(sec_cgroup_file "$id" pids.max)" ] && return 1
+    grep -qF "/sandboxes/$id/" /proc/self/mountinfo && return 1
+    return 0
+}
+
+# sec_delete_all: deletes every sandbox created with sb_new through the API and waits (up to
+# 10 s) until the kernel and the daemon have torn each down. One test. The harness deletes
+# what is left at exit too, but stops the daemon right after, before a dying sandbox (one
+# with thousands of processes takes a while) is released.
+sec_delete_all() {
+    local id st why="" left=""
+    local -A pids=()
+    for id in "${!SEC_PIDS[@]}"; do
+        pids[$id]=${SEC_PIDS[$id]}
+        st=$(sb_delete "$id")
+        [ "$st" = 204 ] || why="${why}DELETE $id answered $st; "
+    done
+    for _ in $(seq 100); do
+        left=
+        for id in "${!pids[@]}"; do
+            _sec_torn_down "$id" "${pids[$id]}" || left="$left $id"
+        done
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    [ -z "$left" ] || why="${why}not torn down after 10 s:$left"
+    if [ -z "$why" ]; then
+        t_ok "sandboxes deleted through the API are torn down (PID 1, cgroup, mounts gone)"
+    else
+        t_fail "sandboxes deleted through the API are torn down (PID 1, cgroup, mounts gone)" "$why"
+    fi
+    SEC_PIDS=()
 }
 
 sec_cgroup_file() {

@@ -3,14 +3,19 @@
 # tests/helpers/sandbox-exec; every "cannot connect" has a positive control (the listener is
 # there and answers someone else), and every connect attempt has a short timeout.
 #
-#   host:       the daemon's port and a host listener on 0.0.0.0 (TCP and UDP) are unreachable
-#               at the host's uplink address and at the sandbox's gateway address (the host
-#               end of its veth); 127.0.0.1 inside is the sandbox's own loopback;
+#   host:       the daemon's port and a host listener on 0.0.0.0 (TCP and UDP, also UDP
+#               broadcast) are unreachable at the host's uplink address, at the sandbox's
+#               gateway address (the host end of its veth) and at another sandbox's gateway;
+#               127.0.0.1 inside is the sandbox's own loopback; no IPv6, no re-addressing
+#               (no CAP_NET_ADMIN), and raw packets with forged sources are dropped;
 #   sandboxes:  a TCP server inside sandbox B answers inside B, also at B's eth0 address, but
 #               not from sandbox A;
 #   ranges:     169.254.169.254:80 (cloud metadata) and 10.0.0.1:80 (private) fail quickly;
 #   internet:   a package registry (host name derived at run time from the host's apt, npm or
-#               pip configuration, never written down) resolves and answers HTTP (control);
+#               pip configuration, never written down) resolves inside and answers HTTP
+#               (control; skipped when the registry's address lies in the blocked ranges and
+#               the daemon offers no option to exempt it, as on this machine family, where
+#               registries answer from 203.0.113.0/24 through a transparent proxy);
 #   offline:    a sandbox created with allow_internet_access false has only lo and cannot
 #               resolve or reach the registry.
 cd "$(dirname "$0")/../.." || exit 1
@@ -69,6 +74,7 @@ import socket, sys
 for a in sys.argv[1:]:
     h, p = a.rsplit(":", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     try:
         s.sendto(b"from-sandbox", (h, int(p)))
     except OSError as e:
@@ -88,7 +94,11 @@ sb_new B || t_done
 
 GW=$(sx "$A" -- ip -4 route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "via") { print $(i + 1); exit } }')
 A_IP=$(sx "$A" -- ip -4 -o addr show dev eth0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
-t_diag "host uplink $UPLINK $HOST_IP, sandbox A $A_IP via $GW, daemon port $SBX_PORT"
+A_CIDR=$(sx "$A" -- ip -4 -o addr show dev eth0 2>/dev/null | awk '{ print $4; exit }')
+A_BRD=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_interface(sys.argv[1]).network.broadcast_address)' "$A_CIDR" 2>/dev/null)
+B_IP=$(sx "$B" -- ip -4 -o addr show dev eth0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
+GW_B=$(sx "$B" -- ip -4 route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "via") { print $(i + 1); exit } }')
+t_diag "host uplink $UPLINK $HOST_IP, sandbox A $A_IP (brd $A_BRD) via $GW, B $B_IP via $GW_B, daemon port $SBX_PORT"
 t_check "sandbox A has an eth0 address and a default route" test -n "$GW" -a -n "$A_IP"
 
 # A host listener on every address, TCP and UDP, logging each peer.
@@ -128,14 +138,16 @@ else
     fi
     start=$SECONDS
     out=$(sx "$A" -- python3 -c "$PROBE" 2 "$HOST_IP:$SBX_PORT" "$GW:$SBX_PORT" "127.0.0.1:$SBX_PORT" \
-        "$HOST_IP:$LPORT" "$GW:$LPORT" "127.0.0.1:$LPORT" "$HOST_IP:22" "$GW:22" 2>&1)
+        "$HOST_IP:$LPORT" "$GW:$LPORT" "127.0.0.1:$LPORT" "$HOST_IP:22" "$GW:22" "$GW_B:$LPORT" 2>&1)
     t_diag "from inside A ($((SECONDS - start)) s):" "$out"
-    if [ "$(printf '%s\n' "$out" | grep -cE ' (timeout|E[A-Z]+)$')" = 8 ]; then
-        t_ok "the daemon's port and a host listener are unreachable from inside (uplink, gateway, loopback)"
+    if [ "$(printf '%s\n' "$out" | grep -cE ' (timeout|E[A-Z]+)$')" = 9 ]; then
+        t_ok "the daemon's port and a host listener are unreachable from inside (uplink, gateways, loopback)"
     else
-        t_fail "the daemon's port and a host listener are unreachable from inside (uplink, gateway, loopback)" "$out"
+        t_fail "the daemon's port and a host listener are unreachable from inside (uplink, gateways, loopback)" "$out"
     fi
-    sx "$A" -- python3 -c "$UDP_SEND" "$HOST_IP:$LPORT" "$GW:$LPORT" >/dev/null 2>&1
+    # UDP too, also to the link's broadcast addresses and to another sandbox's gateway.
+    sx "$A" -- python3 -c "$UDP_SEND" "$HOST_IP:$LPORT" "$GW:$LPORT" "$GW_B:$LPORT" \
+        "${A_BRD:-255.255.255.255}:$LPORT" "255.255.255.255:$LPORT" >/dev/null 2>&1
     python3 -c "$UDP_SEND" "127.0.0.1:$LPORT" # control: the listener does log UDP
     sleep 0.5
     if grep -q '^udp 127.0.0.1$' "$SEC_TMP/listener.log" 2>/dev/null &&
@@ -146,9 +158,57 @@ else
     fi
 fi
 
+# No way around the addressing: no IPv6 on eth0, and without CAP_NET_ADMIN root inside can
+# neither re-address eth0 nor add IPv6 or routes. Raw sockets (CAP_NET_RAW is in the default
+# set) can forge source addresses, which the host drops (source must route back through the
+# sandbox's own link): a forged UDP datagram to the host listener never arrives.
+out=$(sx "$A" -- sh -c 'ip -6 -o addr show dev eth0; echo "v6 done"
+ip addr add 10.213.255.250/32 dev eth0 2>&1 && echo READDRESSED
+ip -6 addr add fd00:5b::1/64 dev eth0 2>&1 && echo IPV6-ADDED
+ip route add 192.0.2.0/24 dev eth0 2>&1 && echo ROUTE-ADDED
+ip link set eth0 address 02:00:00:00:00:01 2>&1 && echo MAC-CHANGED
+echo end' 2>&1)
+if [ "$(printf '%s\n' "$out" | head -n 1)" = "v6 done" ] &&
+    ! printf '%s\n' "$out" | grep -q -e READDRESSED -e IPV6-ADDED -e ROUTE-ADDED -e MAC-CHANGED &&
+    [ "$(printf '%s\n' "$out" | grep -c 'Operation not permitted')" = 4 ]; then
+    t_ok "eth0 has no IPv6 and cannot be re-addressed, re-routed or given a new MAC inside"
+else
+    t_fail "eth0 has no IPv6 and cannot be re-addressed, re-routed or given a new MAC inside" "$out"
+fi
+SPOOF='
+import socket, struct, sys
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+src, port = sys.argv[1], int(sys.argv[2])
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for dst in sys.argv[3:]:
+    payload = b"spoofed"
+    udp = struct.pack("!HHHH", 40000, port, 8 + len(payload), 0) + payload
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
+    udp = udp[:6] + struct.pack("!H", csum(pseudo + udp)) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    r.sendto(ip + udp, (dst, 0))
+print("sent")
+'
+if [ -n "$HOST_IP" ] && [ -n "$GW" ]; then
+    # Forged sources: another pool address (a sandbox that does not exist) and the host's own.
+    for src in 10.213.255.254 "$HOST_IP"; do
+        sx "$A" -- python3 -c "$SPOOF" "$src" "$LPORT" "$GW" "$HOST_IP" >/dev/null 2>&1
+    done
+    sleep 0.5
+    if ! grep -qE '^udp (10\.213\.255\.254|'"${HOST_IP//./\\.}"')$' "$SEC_TMP/listener.log"; then
+        t_ok "raw packets with forged sources do not reach the host"
+    else
+        t_fail "raw packets with forged sources do not reach the host" "$(cat "$SEC_TMP/listener.log")"
+    fi
+fi
+
 # --- another sandbox ------------------------------------------------------------------------------
 
-B_IP=$(sx "$B" -- ip -4 -o addr show dev eth0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
 BPORT=8765
 sx_bg "$B" -- python3 -m http.server "$BPORT" --bind 0.0.0.0 --directory /etc 2>/dev/null
 SERVER=$SX_BG_PID
@@ -260,4 +320,5 @@ else
         t_fail "offline sandbox cannot resolve or reach the registry" "$out"
     fi
 fi
+sec_delete_all
 t_done
