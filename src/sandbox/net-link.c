@@ -1,12 +1,12 @@
 /* See net.h: veth pairs over rtnetlink (libmnl).
  *
- * One sandbox link costs, in order: one RTM_NEWLINK that creates the pair with both ends up,
- * the peer born inside the sandbox's namespace (IFLA_NET_NS_FD) as `eth0` and both MTUs set;
- * the host end's address; then, through a netlink socket opened inside the namespace, the
- * peer's address, the default route and `lo` up. Each request waits for its ACK so errors are
- * attributed to the step that failed; the kernel's extended ACK text goes to reterr. The whole
- * sequence is a handful of round trips and stays well under a millisecond, where running `ip`
- * costs ~12 ms. */
+ * One sandbox link costs, in order: one RTM_NEWLINK that creates the pair, the peer born
+ * inside the sandbox's namespace (IFLA_NET_NS_FD) as `eth0`, both MTUs set; the host end up
+ * (without IPv6 link-local address) and its address; then, through a netlink socket opened
+ * inside the namespace, the same for the peer, the default route and `lo` up. Each request waits
+ * for its ACK so errors are attributed to the step that failed; the kernel's extended ACK text goes
+ * to reterr. The whole sequence is a handful of round trips and stays well under a millisecond,
+ * where running `ip` costs ~12 ms. */
 
 #include "sandbox/net.h"
 
@@ -320,44 +320,54 @@ static int route_add_default(struct nl *nl, int index, uint32_t gateway, struct 
     return nl_call(nl, nlh, NULL, NULL, reterr);
 }
 
+/* Fails a step of net_sandbox_create() with "<what>: <strerror>[: <kernel's text>]". */
+static int step_fail(struct errbuf *reterr, int r, const char *what, const struct errbuf *kmsg)
+{
+    return errbuf_set(reterr, r, "%s: %s%s%.160s", what, strerror(-r), kmsg->msg[0] ? ": " : "",
+                      kmsg->msg);
+}
+
 /* Host end: up without IPv6, address (the slot's gateway). */
 static int configure_host_end(struct nl *nl, const char *ifname, uint32_t host_ip,
                               struct errbuf *reterr)
 {
+    struct errbuf kmsg = {};
     int index = link_index(nl, ifname);
     if (index < 0)
-        return errbuf_set(reterr, index, "cannot find '%s': %s", ifname, strerror(-index));
-    int r = link_set_up(nl, index, /* ipv6_off= */ true, reterr);
+        return step_fail(reterr, index, "cannot find the host end", &kmsg);
+    int r = link_set_up(nl, index, /* ipv6_off= */ true, &kmsg);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot bring up '%s': %s", ifname, strerror(-r));
-    r = addr_add(nl, index, host_ip, 30, reterr);
+        return step_fail(reterr, r, "cannot bring up the host end", &kmsg);
+    r = addr_add(nl, index, host_ip, 30, &kmsg);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot set address of '%s': %s", ifname, strerror(-r));
+        return step_fail(reterr, r, "cannot set the host end's address", &kmsg);
     return 0;
 }
 
-/* Sandbox end, through a socket inside its namespace: address, default route, lo up. */
+/* Sandbox end, through a socket inside its namespace: up, address, default route, lo up. */
 static int configure_sandbox_end(struct nl *nl, uint32_t host_ip, uint32_t sandbox_ip,
                                  struct errbuf *reterr)
 {
+    struct errbuf kmsg = {};
     int index = link_index(nl, SANDBOX_IFNAME);
     if (index < 0)
-        return errbuf_set(reterr, index, "cannot find sandbox link: %s", strerror(-index));
+        return step_fail(reterr, index, "cannot find the sandbox end", &kmsg);
     /* The peer cannot be brought up at creation (see veth_create()), and IFLA_AF_SPEC is
      * refused there; both go in one request here. do_setlink() applies the flags first, but
      * addresses are only generated once the carrier-up event is processed, after this
      * request. The filter drops IPv6 from sandboxes regardless. */
-    int r = link_set_up(nl, index, /* ipv6_off= */ true, NULL);
-    if (r >= 0)
-        r = addr_add(nl, index, sandbox_ip, 30, reterr);
+    int r = link_set_up(nl, index, /* ipv6_off= */ true, &kmsg);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot set sandbox address: %s", strerror(-r));
-    r = route_add_default(nl, index, host_ip, reterr);
+        return step_fail(reterr, r, "cannot bring up the sandbox end", &kmsg);
+    r = addr_add(nl, index, sandbox_ip, 30, &kmsg);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot add sandbox default route: %s", strerror(-r));
-    r = link_set_up(nl, LOOPBACK_IFINDEX, /* ipv6_off= */ false, reterr);
+        return step_fail(reterr, r, "cannot set the sandbox address", &kmsg);
+    r = route_add_default(nl, index, host_ip, &kmsg);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot bring up sandbox loopback: %s", strerror(-r));
+        return step_fail(reterr, r, "cannot add the sandbox default route", &kmsg);
+    r = link_set_up(nl, LOOPBACK_IFINDEX, /* ipv6_off= */ false, &kmsg);
+    if (r < 0)
+        return step_fail(reterr, r, "cannot bring up the sandbox loopback", &kmsg);
     return 0;
 }
 
@@ -372,22 +382,20 @@ int net_sandbox_create(const struct net_config *cfg, unsigned slot, int netns_fd
     if (r < 0)
         return errbuf_set(reterr, r, "network slot %u out of range", slot);
 
+    struct errbuf kmsg = {};
     _cleanup_(nl_close) struct nl host = {};
     _cleanup_(nl_close) struct nl inside = {};
     r = nl_open(&host);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot open netlink socket: %s", strerror(-r));
+        return step_fail(reterr, r, "cannot open a netlink socket", &kmsg);
     /* Enter the namespace before creating anything: a bad fd fails here with nothing to undo. */
     r = nl_open_in_netns(&inside, netns_fd);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot open netlink socket in sandbox network: %s",
-                          strerror(-r));
+        return step_fail(reterr, r, "cannot open a netlink socket in the sandbox network", &kmsg);
 
-    struct errbuf kmsg = {};
     r = veth_create(&host, ifname, netns_fd, cfg->mtu, &kmsg);
     if (r < 0)
-        return errbuf_set(reterr, r, "cannot create veth '%s': %s%s%s", ifname, strerror(-r),
-                          kmsg.msg[0] ? ": " : "", kmsg.msg);
+        return step_fail(reterr, r, "cannot create the veth pair", &kmsg);
 
     r = configure_host_end(&host, ifname, host_ip, reterr);
     if (r >= 0)

@@ -142,13 +142,13 @@ while True:
         c.close()
 EOF
 cat >"$TMP/client.py" <<'EOF'
-# client.py banner ADDR PORT [SRC]   exit 0 if our server's banner arrives
+# client.py banner ADDR PORT [SRC]  exit 0 if our server's banner arrives
 # client.py udp ADDR PORT TOKEN [SRC] sends TOKEN in one datagram (from SRC, spoofed if need be)
 # client.py http ADDR PORT HOST      exit 0 if an HTTP status line (or, port 443, a connection)
 # client.py dns SERVER NAME udp|tcp  prints the first A record, exit 0 if there is one, 2 if
 #                                    a TCP connection was made but no DNS answer came
 import socket, struct, sys, random
-IP_FREEBIND = 15
+IP_TRANSPARENT = 19
 mode, addr = sys.argv[1], sys.argv[2]
 
 def recvall(s, n):
@@ -206,14 +206,15 @@ try:
     if mode == "udp":
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         if len(sys.argv) > 5:
-            u.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+            # Root in the namespace may send from any address (like a raw socket would).
+            u.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
             u.bind((sys.argv[5], 0))
         u.sendto(sys.argv[4].encode(), (addr, int(sys.argv[3])))
         sys.exit(0)
     s = socket.socket()
     s.settimeout(3)
     if mode == "banner" and len(sys.argv) > 4:
-        s.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+        s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
         s.bind((sys.argv[4], 0))
     s.connect((addr, int(sys.argv[3])))
     if mode == "banner":
@@ -463,7 +464,8 @@ blocked "cannot reach the metadata address" "$METADATA"
 if "$TOOL" "${SETUP_OPTS[@]}" --allow "$TGT_NET.2/32" setup && reach "$NS_A" "$TGT_NET.2"; then
     t_ok "an allowed private address becomes reachable"
 else
-    t_fail "an allowed private address becomes reachable" "$(cat "$TMP/last-client")"
+    t_fail "an allowed private address becomes reachable" "$(cat "$TMP/last-client")
+$(ip -br link show "sbx$SLOT_A" 2>&1; in_ns "$NS_A" ip -br addr 2>&1; in_ns "$NS_A" ip route 2>&1)"
 fi
 
 # Spoofing, with the target reachable: datagrams with another slot's address or a foreign
@@ -471,15 +473,18 @@ fi
 udp_to_target() {
     in_ns "$NS_A" "$PY" "$TMP/client.py" udp "$TGT_NET.2" "$PORT" "$@"
 }
-udp_to_target "plain-$$"
-udp_to_target "spoof-slot-$$" "$B_SB"
-udp_to_target "spoof-foreign-$$" 198.51.100.7
+sent=0
+udp_to_target "plain-$$" >>"$TMP/udp-send.log" 2>&1 && sent=$((sent + 1))
+udp_to_target "spoof-slot-$$" "$B_SB" >>"$TMP/udp-send.log" 2>&1 && sent=$((sent + 1))
+udp_to_target "spoof-foreign-$$" 198.51.100.7 >>"$TMP/udp-send.log" 2>&1 && sent=$((sent + 1))
 for i in $(seq 20); do
     grep -q "plain-$$" "$TMP/udp.log" 2>/dev/null && break
     sleep 0.1
 done
 sleep 0.5
-if ! grep -q "plain-$$" "$TMP/udp.log" 2>/dev/null; then
+if [ $sent != 3 ]; then
+    t_fail "spoofed sources are dropped" "a datagram could not be sent: $(cat "$TMP/udp-send.log")"
+elif ! grep -q "plain-$$" "$TMP/udp.log" 2>/dev/null; then
     t_fail "spoofed sources are dropped" "control failed: the unspoofed datagram did not arrive"
 elif grep -q spoof "$TMP/udp.log"; then
     t_fail "spoofed sources are dropped" "arrived: $(grep spoof "$TMP/udp.log" | tr '\n' ' ')"
