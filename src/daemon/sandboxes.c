@@ -216,7 +216,10 @@ static void live_finish(struct live_sandbox *sb)
         if (r < 0)
             log_warning_errno(r, "cannot remove the cgroup of sandbox '%s', ignoring", sb->rec->id);
     }
-    release_resources(d, sb->rec->id, sb->state_dir, (long) sb->slot, sb->rec->net_index >= 0);
+    /* The veth pair goes with the sandbox's network namespace, which died with PID 1: deleting
+     * it here would only wait (tens of ms) for the kernel to finish that. A link that somehow
+     * outlives it is removed when its slot is reused (prepare_child) or at the next start. */
+    release_resources(d, sb->rec->id, sb->state_dir, -1, false);
     slot_free(d, sb->slot);
     table_remove(d, sb);
     log_info("sandbox %s removed", sb->rec->id);
@@ -307,6 +310,11 @@ static int prepare_child(pid_t pid, int pidfd, int netns_fd, void *userdata, str
     }
     if (ctx->net) {
         r = net_sandbox_create(&ctx->d->cfg.net, ctx->sb->slot, netns_fd, reterr);
+        if (r == -EEXIST) {
+            /* A previous owner's link still being torn down by the kernel. */
+            (void) net_sandbox_destroy(ctx->sb->slot);
+            r = net_sandbox_create(&ctx->d->cfg.net, ctx->sb->slot, netns_fd, reterr);
+        }
         if (r < 0)
             return r;
         ctx->net_created = true;
