@@ -9,7 +9,7 @@ CC ?= cc
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-PKGS := libuv jansson sqlite3 libseccomp libmnl libnftables libcrypto libcurl
+PKGS := libuv jansson sqlite3 libseccomp libmnl libnftables libcrypto libcurl zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser
 
@@ -85,7 +85,8 @@ $(BUILD)/sbx-agent: $(AGENT_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -static-pie -Wl,-z,relro,-z,now,-z,noexecstack -o $@ $^ \
 		/usr/lib/x86_64-linux-gnu/libuv_a.a /usr/lib/x86_64-linux-gnu/libjansson.a \
-		/usr/lib/x86_64-linux-gnu/libhttp_parser.a -lpthread -ldl
+		/usr/lib/x86_64-linux-gnu/libhttp_parser.a /usr/lib/x86_64-linux-gnu/libcrypto.a \
+		/usr/lib/x86_64-linux-gnu/libz.a -lpthread -ldl
 
 $(BUILD)/unit/%: tests/unit/%.c $(HARNESS_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)

@@ -13,6 +13,7 @@
 
 struct agent_config;
 struct http_server;
+struct process_table;
 
 enum {
     AGENT_SIGNAL_CHLD,
@@ -27,6 +28,7 @@ struct agent {
     struct agent_config *config;
     struct http_server *server;
     struct child_registry *children;
+    struct process_table *processes; /* process service (process-service.c), made on first use */
     char *env_json; /* body of GET /envs, built once from the config */
     bool pid1;      /* PID 1 of a PID namespace: kill(-1) reaches exactly the sandbox */
     bool shutting_down;

@@ -12,6 +12,10 @@
  * application/json (parameters such as "; charset=utf-8" are accepted); application/proto and
  * anything else get 415.
  *
+ * A unary method that needs the loop first (thread-pool file work, a child process) returns
+ * RPC_UNARY_PENDING instead and later calls rpc_unary_respond() exactly once, unless
+ * method->on_cancel ran first (the client went away); the call is invalid after either.
+ *
  * Server-streaming methods (RPC_SERVER_STREAM): the body is exactly one envelope with a JSON
  * object (Content-Type application/connect+json). stream(call, request) either
  *   - returns a negative errno: the glue answers 200 + an end-of-stream envelope carrying the
@@ -29,12 +33,12 @@
  * stream has been silent for Keepalive-Ping-Interval seconds (request header; 90 s when
  * missing or unparsable), starting only after the method's first message.
  *
- * Deadline: Connect-Timeout-Ms arms a timer when the method is called. At expiry the glue calls
- * method->on_deadline if set (the method then decides, and usually ends the stream), else ends
- * the stream with deadline_exceeded "context deadline exceeded" after calling on_cancel with
- * -ETIMEDOUT (so the method drops the call). Methods with own_deadline set get no timer at all
- * and read the value with rpc_call_timeout_ms() (process.Start: the deadline is the process's,
- * not the stream's). Unary calls ignore the header (they complete synchronously).
+ * Deadline: Connect-Timeout-Ms (0 or unparsable: none) arms a timer when the method is called. At
+ * expiry the glue calls method->on_deadline if set (the method then decides, and usually ends the
+ * stream), else ends the stream with deadline_exceeded "context deadline exceeded" after calling
+ * on_cancel with -ETIMEDOUT (so the method drops the call). Methods with own_deadline set get no
+ * timer at all and read the value with rpc_call_timeout_ms() (process.Start: the deadline is the
+ * process's, not the stream's). Unary calls ignore the header.
  *
  * Backpressure: rpc_stream_send*() return RPC_STREAM_FULL once the connection's output queue is
  * full. The method must then stop reading its sources (pipes, watchers) until method->on_drain
@@ -67,24 +71,32 @@ struct user_record;
 #define RPC_KEEPALIVE_DEFAULT_S 90
 /* rpc_stream_send*() result: queued, but wait for on_drain before producing more. */
 #define RPC_STREAM_FULL 1
+/* Unary method result: the method answers later with rpc_unary_respond(). */
+#define RPC_UNARY_PENDING 1
 /* What rpc_error_code() returns: the glue uses the code string stored on the call. */
 #define RPC_ERROR_CODED (-EREMOTEIO)
 
 enum rpc_kind {
     RPC_UNARY,
     RPC_SERVER_STREAM,
+    /* Client streaming (process.Process/StreamInput): the request body is a sequence of
+     * envelopes; client_msg gets each one's JSON object as it arrives (a negative return ends
+     * the call with that error and the rest of the body is ignored). When the body ends the
+     * response is one {} message and the end-of-stream envelope. */
+    RPC_CLIENT_STREAM,
 };
 
-typedef int (*rpc_unary_fn)(struct rpc_call *call, const json_t *request,
-                            json_t **ret_response);
+typedef int (*rpc_unary_fn)(struct rpc_call *call, const json_t *request, json_t **ret_response);
 typedef int (*rpc_stream_fn)(struct rpc_call *call, const json_t *request);
+typedef int (*rpc_client_msg_fn)(struct rpc_call *call, const json_t *message);
 
 struct rpc_method {
     const char *name; /* "process.Process/Start", for logs */
     enum rpc_kind kind;
     rpc_unary_fn unary;   /* RPC_UNARY */
     rpc_stream_fn stream; /* RPC_SERVER_STREAM */
-    /* Streams only; all optional. */
+    rpc_client_msg_fn client_msg; /* RPC_CLIENT_STREAM */
+    /* on_cancel also serves pending unary calls; the rest is for streams only. All optional. */
     const char *keepalive_json; /* e.g. {"event":{"keepalive":{}}}; NULL: no keepalives */
     bool own_deadline;          /* see the theory of operation above */
     void (*on_drain)(struct rpc_call *call);
@@ -94,18 +106,18 @@ struct rpc_method {
 
 /* Defines `const struct http_handler handler_name` serving method (a struct rpc_method object
  * in scope). Use once per method in a .c file; declare the handler in handlers.h. */
-#define RPC_HANDLER_DEFINE(handler_name, method)                                               \
-    static int handler_name##_on_head(struct http_request *req)                               \
-    {                                                                                          \
-        return rpc_on_head(req, &(method));                                                    \
-    }                                                                                          \
-    const struct http_handler handler_name = {                                                 \
-        .name = #handler_name,                                                                 \
-        .on_head = handler_name##_on_head,                                                     \
-        .on_body = rpc_on_body,                                                                \
-        .on_end = rpc_on_end,                                                                  \
-        .on_drain = rpc_on_drain,                                                              \
-        .on_close = rpc_on_close,                                                              \
+#define RPC_HANDLER_DEFINE(handler_name, method)                \
+    static int handler_name##_on_head(struct http_request *req) \
+    {                                                           \
+        return rpc_on_head(req, &(method));                     \
+    }                                                           \
+    const struct http_handler handler_name = {                  \
+        .name = #handler_name,                                  \
+        .on_head = handler_name##_on_head,                      \
+        .on_body = rpc_on_body,                                 \
+        .on_end = rpc_on_end,                                   \
+        .on_drain = rpc_on_drain,                               \
+        .on_close = rpc_on_close,                               \
     }
 
 /* The http_handler callbacks RPC_HANDLER_DEFINE() wires up; not for direct use. */
@@ -148,6 +160,11 @@ int rpc_call_user(struct rpc_call *call, const struct user_record **ret_user);
  * rpc_call_user() and rpc_path_resolve(). */
 int rpc_call_resolve_path(struct rpc_call *call, const char *path, char **ret);
 
+/* Answers a unary call whose method returned RPC_UNARY_PENDING: response (ownership taken;
+ * NULL means {}) when error is 0, else the error recorded by rpc_error*() (or derived from
+ * error). The call is invalid afterwards. Never call it after method->on_cancel ran. */
+void rpc_unary_respond(struct rpc_call *call, int error, json_t *response);
+
 /* --- streams ----------------------------------------------------------------------------- */
 
 /* Sends one message envelope holding msg (a JSON object; borrowed) or the JSON text
@@ -174,8 +191,8 @@ int rpc_basic_auth_user(const char *header, char **ret_name);
 /* Resolves path for a user (envd-api.md §1): "~" and "~/x" -> home-relative; "~other" ->
  * -EINVAL; "", NULL or a relative path -> against default_workdir when set (non-NULL,
  * non-empty), else against home; then lexically cleaned ("." and ".." removed, repeated
- * slashes collapsed, no trailing slash, ".." at the root stays at the root). user_name is only used in the error
- * message. New string in *ret (free()). Pure; -EINVAL with a message in reterr. */
+ * slashes collapsed, no trailing slash, ".." at the root stays at the root). user_name is only used
+ * in the error message. New string in *ret (free()). Pure; -EINVAL with a message in reterr. */
 int rpc_path_resolve(const char *path, const char *user_name, const char *home,
                      const char *default_workdir, char **ret, struct errbuf *reterr);
 
@@ -186,13 +203,13 @@ char *rpc_path_clean(const char *path);
  * (by camelCase or snake_case name; snake may be NULL) and returns 0 when present and valid
  * (value stored), -ENOENT when absent or null (nothing stored), -EINVAL when of the wrong type
  * (message set on the call, naming the field). */
-int rpc_json_string(struct rpc_call *call, const json_t *obj, const char *name,
-                    const char *snake, const char **ret);
+int rpc_json_string(struct rpc_call *call, const json_t *obj, const char *name, const char *snake,
+                    const char **ret);
 int rpc_json_bool(struct rpc_call *call, const json_t *obj, const char *name, const char *snake,
                   bool *ret);
-/* Integers: JSON numbers or decimal strings within [min, max]. */
+/* Integers: JSON numbers (integral reals too) or decimal strings; -EINVAL outside [min, max]. */
 int rpc_json_int(struct rpc_call *call, const json_t *obj, const char *name, const char *snake,
                  int64_t min, int64_t max, int64_t *ret);
 /* Objects (a JSON object; borrowed). */
-int rpc_json_object(struct rpc_call *call, const json_t *obj, const char *name,
-                    const char *snake, const json_t **ret);
+int rpc_json_object(struct rpc_call *call, const json_t *obj, const char *name, const char *snake,
+                    const json_t **ret);

@@ -202,7 +202,9 @@ void connect_reader_release(struct connect_reader *r)
 
 bool connect_reader_idle(const struct connect_reader *r)
 {
-    return r->header_len == 0;
+    /* Nothing read yet, or the last envelope is complete (it stays readable until the next
+     * feed). */
+    return r->header_len == 0 || (r->header_len == CONNECT_ENVELOPE_HEADER && r->need == 0);
 }
 
 int connect_reader_feed(struct connect_reader *r, const uint8_t *data, size_t len,

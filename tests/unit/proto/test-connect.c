@@ -63,6 +63,11 @@ TEST(envelopes_reassemble_from_single_bytes)
         }
     }
     ASSERT_EQ(got, 3);
+    /* Regression: a body ending right after a complete envelope is a clean end. */
+    ASSERT_TRUE(connect_reader_idle(&r));
+    size_t used;
+    ASSERT_OK(connect_reader_feed(&r, wire.data, 2, &used));
+    ASSERT_FALSE(connect_reader_idle(&r));
     connect_reader_release(&r);
     buf_release(&wire);
 }
