@@ -87,7 +87,7 @@ bool api_body_int(struct api_call *c, const char *field, bool required, long lon
     if (json_is_real(v)) {
         double x = json_real_value(v);
         /* Range first: converting an out-of-range double is undefined behaviour. */
-        if (x >= -9.2e18 && x <= 9.2e18 && x == (double) (long long) x) {
+        if (x >= -9223372036854775808.0 && x < 9223372036854775808.0 && x == (double) (long long) x) {
             *ret = (long long) x;
             return true;
         }

@@ -38,6 +38,8 @@ struct proxy {
     bool chunked;
     bool response_started;
     bool response_keep_alive;
+    bool interim;      /* the response being read is a 1xx (100 Continue): another follows */
+    bool interim_done; /* ... and it just ended: resume the reader for the final one */
     char sandbox_id[PROXY_SANDBOX_ID_MAX + 1];
 };
 
@@ -183,12 +185,19 @@ static int resp_on_head(void *userdata, const struct http_head *head)
     struct proxy *p = userdata;
     p->response_started = true;
     p->response_keep_alive = head->keep_alive;
+    p->interim = head->status >= 100 && head->status < 200 && head->status != 101;
     return 0;
 }
 
 static int resp_on_complete(void *userdata)
 {
     struct proxy *p = userdata;
+    if (p->interim) {
+        /* Passed through already; the final response comes next on the same connection. */
+        p->interim = false;
+        p->interim_done = true;
+        return 0;
+    }
     struct conn *c = p->client;
     p->client = NULL;
     if (c)
@@ -234,8 +243,16 @@ static void proxy_on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     /* Forward first: the reader may finish the response and release the client. */
     (void) conn_write(c, b->base, (size_t) nread);
-    size_t used;
-    int r = http_reader_feed(p->resp, (const uint8_t *) b->base, (size_t) nread, &used);
+    size_t used, off = 0;
+    int r;
+    for (;;) {
+        r = http_reader_feed(p->resp, (const uint8_t *) b->base + off, (size_t) nread - off, &used);
+        off += used;
+        if (r != HTTP_READER_PAUSED || !p->interim_done)
+            break;
+        p->interim_done = false;
+        http_reader_resume(p->resp);
+    }
     if (r < 0) {
         log_warning("sandbox %s sent a malformed response", p->sandbox_id);
         if (p->client) {

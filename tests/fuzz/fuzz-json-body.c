@@ -65,7 +65,7 @@ static bool int_ok(const json_t *v)
         return false;
     double x = json_real_value(v);
     if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
-        return false; /* out of range (api.c's cast would be undefined: see the report) */
+        return false; /* out of range: api.c refuses it before converting */
     return x == (double) (long long) x;
 }
 

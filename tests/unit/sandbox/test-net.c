@@ -216,6 +216,8 @@ TEST(ruleset_text)
     ASSERT_OK(net_config_parse_subnet(&cfg, "172.30.0.0/20", &e));
     while (cfg.n_allow < NET_ALLOW_MAX)
         ASSERT_OK(net_config_add_allow(&cfg, "203.0.113.80", &e));
+    /* The host's connected subnets join the fixed blocked ranges. */
+    cfg.block[cfg.n_block++] = (struct net_cidr){ .addr = IP4(192, 0, 2, 0), .prefix = 24 };
     struct buf b;
     buf_init(&b, NFT_RULESET_MAX);
     ASSERT_OK(nft_ruleset_format(&cfg, IP4(10, 255, 255, 53), &b));
@@ -229,12 +231,20 @@ TEST(ruleset_text)
     ASSERT_TRUE(strstr(t, "masquerade") != NULL);
     ASSERT_TRUE(strstr(t, "iifname vmap @egress_policy") != NULL);
     ASSERT_TRUE(strstr(t, "fib saddr . iif oif missing drop") != NULL);
-    const char *ranges[] = {"0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10",   "127.0.0.0/8",
-                            "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",    "192.0.2.0/24",
-                            "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-                            "224.0.0.0/4",    "240.0.0.0/4"};
-    for (size_t i = 0; i < ELEMENTSOF(ranges); i++)
-        ASSERT_TRUE(strstr(t, ranges[i]) != NULL);
+    const char *ranges[] = {"0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10",  "127.0.0.0/8",
+                            "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",   "192.168.0.0/16",
+                            "198.18.0.0/15",  "224.0.0.0/4",   "240.0.0.0/4",    "192.0.2.0/24"};
+    const char *blocked_set = strstr(t, "set blocked_v4");
+    ASSERT_TRUE(blocked_set != NULL);
+    const char *blocked_end = strchr(strstr(blocked_set, "elements"), '}');
+    for (size_t i = 0; i < ELEMENTSOF(ranges); i++) {
+        const char *at = strstr(blocked_set, ranges[i]);
+        if (!at || at > blocked_end)
+            TEST_FAIL("'%s' is not in the blocked set", ranges[i]);
+    }
+    /* Documentation ranges are not private: registries may live there (see nft.c). */
+    const char *doc = strstr(blocked_set, "203.0.113.0/24");
+    ASSERT_TRUE(doc == NULL || doc > blocked_end);
     /* Order in the egress chain: DNS exception, policy, exceptions, blocked ranges. */
     const char *dns = strstr(t, "ct status dnat ip daddr 10.255.255.53 meta l4proto { tcp, udp } "
                                 "th dport 53 accept\n\t\tiifname vmap");
