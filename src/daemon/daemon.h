@@ -20,7 +20,7 @@ struct live_sandbox;
 
 #define SBX_VERSION "0.1.0"
 /* The envd protocol version sbx-agent implements, reported to the SDKs (spec/envd-api.md §1). */
-#define SBX_ENVD_VERSION "0.2.0"
+#define SBX_ENVD_VERSION "0.6.13"
 /* clientID in API responses: a constant, as the reference server sends. */
 #define SBX_CLIENT_ID "6532622b"
 #define SBX_BASE_TEMPLATE_ID "base0000000000000000"

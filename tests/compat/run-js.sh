@@ -9,7 +9,8 @@
 # Environment: BUILD (daemon build dir, default build/test), SBX_COMPAT_EXTERNAL=1 (use the
 # server already named by E2B_API_URL / E2B_API_KEY instead of starting one),
 # SBX_COMPAT_TEST_TIMEOUT (per-test limit in s, default 300), SBX_BASE_TIMEOUT (s to wait for
-# the base template, default 1500). Installs live in build/compat/js-VERSION and are reused.
+# the base template, default 1500), SBX_COMPAT_TESTS (comma-separated test groups, e.g.
+# "commands,files": runs only js/GROUP.test.mjs). Installs live in build/compat/js-VERSION.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/harness/lib.sh
@@ -27,12 +28,28 @@ node_args=()
 while [ $# -gt 0 ]; do
     case $1 in
     --) shift; node_args=("$@"); break ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) versions+=("$1"); shift ;;
     esac
 done
 if [ ${#versions[@]} -eq 0 ]; then
     read -r -a versions <<<"$PINNED_VERSIONS"
+fi
+
+# Test groups: SBX_COMPAT_TESTS=commands,files runs js/commands.test.mjs and files.test.mjs.
+groups=()
+if [ -n "${SBX_COMPAT_TESTS:-}" ]; then
+    for group in ${SBX_COMPAT_TESTS//,/ }; do
+        if [ -f "tests/compat/js/$group.test.mjs" ]; then
+            groups+=("$group")
+        else
+            echo "# no JS test group '$group' (tests/compat/js/$group.test.mjs)"
+        fi
+    done
+    if [ ${#groups[@]} -eq 0 ]; then
+        t_skip "js (all tests)" "no JS test file in SBX_COMPAT_TESTS=$SBX_COMPAT_TESTS"
+        t_done
+    fi
 fi
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -116,7 +133,11 @@ run_version() {
 
     local files=()
     local f
-    for f in "$dir"/tests/*.test.mjs; do files+=("tests/${f##*/}"); done
+    if [ ${#groups[@]} -gt 0 ]; then
+        for f in "${groups[@]}"; do files+=("tests/$f.test.mjs"); done
+    else
+        for f in "$dir"/tests/*.test.mjs; do files+=("tests/${f##*/}"); done
+    fi
 
     local rc=0
     (cd "$dir" && SBX_COMPAT_LABEL="js-$v" SBX_COMPAT_TEST_TIMEOUT="${SBX_COMPAT_TEST_TIMEOUT:-300}" \

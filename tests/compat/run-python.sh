@@ -9,7 +9,8 @@
 # Environment: BUILD (daemon build dir, default build/test), SBX_COMPAT_EXTERNAL=1 (use the
 # server already named by E2B_API_URL / E2B_API_KEY instead of starting one),
 # SBX_COMPAT_TEST_TIMEOUT (per-test limit in s, default 300), SBX_BASE_TIMEOUT (s to wait for
-# the base template, default 1500). Venvs live in build/compat/py-VERSION and are reused.
+# the base template, default 1500), SBX_COMPAT_TESTS (comma-separated test groups, e.g.
+# "commands,files": runs only python/test_GROUP.py). Venvs live in build/compat/py-VERSION.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/harness/lib.sh
@@ -27,12 +28,29 @@ pytest_args=()
 while [ $# -gt 0 ]; do
     case $1 in
     --) shift; pytest_args=("$@"); break ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) versions+=("$1"); shift ;;
     esac
 done
 if [ ${#versions[@]} -eq 0 ]; then
     read -r -a versions <<<"$PINNED_VERSIONS"
+fi
+
+# Test groups: SBX_COMPAT_TESTS=commands,files runs python/test_commands.py and test_files.py.
+test_paths=(tests/compat/python)
+if [ -n "${SBX_COMPAT_TESTS:-}" ]; then
+    test_paths=()
+    for group in ${SBX_COMPAT_TESTS//,/ }; do
+        if [ -f "tests/compat/python/test_$group.py" ]; then
+            test_paths+=("tests/compat/python/test_$group.py")
+        else
+            echo "# no Python test group '$group' (tests/compat/python/test_$group.py)"
+        fi
+    done
+    if [ ${#test_paths[@]} -eq 0 ]; then
+        t_skip "py (all tests)" "no Python test file in SBX_COMPAT_TESTS=$SBX_COMPAT_TESTS"
+        t_done
+    fi
 fi
 
 if ! command -v python3 >/dev/null 2>&1; then
@@ -103,7 +121,7 @@ run_version() {
     mkdir -p "$out"
     echo "# == e2b (Python) $v"
     local rc=0
-    SBX_COMPAT_LABEL="py-$v" PYTHONDONTWRITEBYTECODE=1 "$py" -m pytest tests/compat/python \
+    SBX_COMPAT_LABEL="py-$v" PYTHONDONTWRITEBYTECODE=1 "$py" -m pytest "${test_paths[@]}" \
         -p no:cacheprovider -rA -o junit_family=xunit1 --junitxml="$out/junit.xml" \
         --timeout="${SBX_COMPAT_TEST_TIMEOUT:-300}" "${pytest_args[@]}" >"$out/pytest.log" 2>&1 ||
         rc=$?

@@ -1,12 +1,17 @@
 """Helpers shared by the compat tests (imported by the test modules and conftest.py)."""
 
+import importlib.metadata
 import os
 import random
 import string
+import threading
 import time
+import uuid
 from datetime import datetime, timezone
 
+import pytest
 from e2b import Sandbox, SandboxNotFoundException
+from packaging.version import Version
 
 # How long after its end time a sandbox may still be visible before the test fails.
 EXPIRY_GRACE_S = float(os.environ.get("SBX_COMPAT_EXPIRY_GRACE", "7"))
@@ -77,3 +82,76 @@ class SandboxFactory:
                 Sandbox.kill(sandbox_id)
             except Exception:
                 pass
+
+
+# --- in-sandbox API helpers (commands, PTY, files, watch, git) ---------------------------------
+
+# Version of the e2b package under test (tests for features it lacks are skipped, with it named).
+SDK_VERSION = Version(importlib.metadata.version("e2b"))
+# The sandbox's default user and its home (base template; envd-api.md §1).
+HOME = "/home/user"
+
+
+def needs_sdk(version: str, feature: str):
+    """Skips a test on SDK versions older than `version`, which have no `feature`."""
+    return pytest.mark.skipif(
+        SDK_VERSION < Version(version),
+        reason=f"e2b {SDK_VERSION} has no {feature} (added in {version})",
+    )
+
+
+def unique(prefix: str) -> str:
+    """A name no other test or run uses (for paths inside the sandbox)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    """Polls predicate() until it returns a truthy value (returned); fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class PtyCollector:
+    """Drains a sync PTY CommandHandle in a thread (handle.wait(on_pty=...)), so that the test
+    can send input and look at the output meanwhile. `result` / `error` are set when the PTY
+    ends."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self.result = None
+        self.error = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _on_pty(self, data: bytes) -> None:
+        with self._lock:
+            self._buf.extend(data)
+
+    def _run(self) -> None:
+        try:
+            self.result = self.handle.wait(on_pty=self._on_pty)
+        except Exception as e:  # the test looks at it
+            self.error = e
+
+    def text(self) -> str:
+        with self._lock:
+            return self._buf.decode("utf-8", errors="replace")
+
+    def wait_for(self, needle: str, timeout: float = 20) -> str:
+        wait_for(lambda: needle in self.text() or not self._thread.is_alive(), timeout,
+                 f"{needle!r} in the PTY output")
+        text = self.text()
+        assert needle in text, f"PTY ended without printing {needle!r}; output: {text!r}"
+        return text
+
+    def join(self, timeout: float = 20) -> None:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"PTY still running after {timeout} s; output: {self.text()!r}"

@@ -33,6 +33,12 @@ def sandboxes():
 
 
 @pytest.fixture
+def sandbox(sandboxes):
+    """A fresh sandbox from `base` (killed after the test)."""
+    return sandboxes.create()
+
+
+@pytest.fixture
 def tag() -> str:
     """A metadata value no other test or run uses."""
     return f"{LABEL}-{uuid.uuid4().hex[:16]}"
