@@ -29,8 +29,8 @@ struct agent {
     struct http_server *server;
     struct child_registry *children;
     struct process_table *processes; /* process service (process-service.c), made on first use */
-    char *env_json; /* body of GET /envs, built once from the config */
-    bool pid1;      /* PID 1 of a PID namespace: kill(-1) reaches exactly the sandbox */
+    char *env_json;                  /* body of GET /envs, built once from the config */
+    bool pid1; /* PID 1 of a PID namespace: kill(-1) reaches exactly the sandbox */
     bool shutting_down;
     int exit_code;
     uv_signal_t signals[_AGENT_SIGNAL_MAX];

@@ -65,7 +65,7 @@ int child_registry_watch(struct child_registry *reg, pid_t pid, child_exit_fn cb
         reg->pids = xreallocarray(reg->pids, cap, sizeof(*reg->pids));
         reg->cap = cap;
     }
-    reg->watches[reg->n] = (struct child_watch){ .pid = pid, .cb = cb, .userdata = userdata };
+    reg->watches[reg->n] = (struct child_watch){.pid = pid, .cb = cb, .userdata = userdata};
     reg->pids[reg->n] = pid;
     reg->n++;
     return 0;

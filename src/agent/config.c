@@ -107,8 +107,10 @@ static int config_parse_env(struct agent_config *c, json_t *root, struct errbuf 
                               "config key 'envVars': invalid variable name (empty or "
                               "containing '=')");
         if (!json_is_string(value))
-            return errbuf_set(reterr, -EBADMSG, "config key 'envVars': value of '%s' must be a "
-                              "string", name);
+            return errbuf_set(reterr, -EBADMSG,
+                              "config key 'envVars': value of '%s' must be a "
+                              "string",
+                              name);
         if (config_env_reserved(name))
             continue;
         config_env_add(c, name, json_string_value(value), json_string_length(value));

@@ -15,8 +15,7 @@ extern const struct http_handler handler_files_get, handler_files_post, handler_
 /* process.Process (process-service.c; envd-api.md §2): POST /process.Process/<Method>. */
 extern const struct http_handler handler_process_start, handler_process_connect,
     handler_process_list, handler_process_send_input, handler_process_send_signal,
-    handler_process_stream_input,
-    handler_process_close_stdin, handler_process_update;
+    handler_process_stream_input, handler_process_close_stdin, handler_process_update;
 /* filesystem.Filesystem (fs-rpc.c, fs-rpc-watch.c; envd-api.md §3):
  * POST /filesystem.Filesystem/<Method>. */
 extern const struct http_handler handler_fs_stat, handler_fs_list_dir, handler_fs_make_dir,

@@ -72,13 +72,13 @@ static int parse_argv(int argc, char **argv)
         OPT_HELP,
     };
     static const struct option options[] = {
-        { "port", required_argument, NULL, OPT_PORT },
-        { "listen-fd", required_argument, NULL, OPT_LISTEN_FD },
-        { "config-fd", required_argument, NULL, OPT_CONFIG_FD },
-        { "no-pid1", no_argument, NULL, OPT_NO_PID1 },
-        { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-        { "version", no_argument, NULL, OPT_VERSION },
-        { "help", no_argument, NULL, OPT_HELP },
+        {"port", required_argument, NULL, OPT_PORT},
+        {"listen-fd", required_argument, NULL, OPT_LISTEN_FD},
+        {"config-fd", required_argument, NULL, OPT_CONFIG_FD},
+        {"no-pid1", no_argument, NULL, OPT_NO_PID1},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, OPT_HELP},
         {},
     };
     int c, r, v;
@@ -95,16 +95,13 @@ static int parse_argv(int argc, char **argv)
             r = parse_int(optarg, &v);
             if (r < 0 || v < 0)
                 return log_error_errno(r < 0 ? r : -ERANGE, "invalid %s '%s'",
-                                       c == OPT_LISTEN_FD ? "--listen-fd" : "--config-fd",
-                                       optarg);
+                                       c == OPT_LISTEN_FD ? "--listen-fd" : "--config-fd", optarg);
             if (c == OPT_LISTEN_FD)
                 arg_listen_fd = v;
             else
                 arg_config_fd = v;
             break;
-        case OPT_NO_PID1:
-            arg_no_pid1 = true;
-            break;
+        case OPT_NO_PID1: arg_no_pid1 = true; break;
         case OPT_LOG_LEVEL:
             r = log_level_from_string(optarg);
             if (r < 0)
@@ -115,11 +112,8 @@ static int parse_argv(int argc, char **argv)
             printf("sbx-agent %s (envd API %s)\n", AGENT_VERSION,
                    AGENT_CONFIG_DEFAULT_ENVD_VERSION);
             return 1;
-        case OPT_HELP:
-            help();
-            return 1;
-        default:
-            return -EINVAL;
+        case OPT_HELP: help(); return 1;
+        default: return -EINVAL;
         }
     }
     if (optind < argc)
@@ -135,8 +129,10 @@ static int check_listen_fd(int fd)
     int domain = 0, type = 0, listening = 0;
     socklen_t len = sizeof(int);
     if (fcntl(fd, F_GETFD) < 0)
-        return log_error_errno(-errno, "listen fd %d is not open: sbx-agent must be started by "
-                               "the sbx runtime with a listening socket on it", fd);
+        return log_error_errno(-errno,
+                               "listen fd %d is not open: sbx-agent must be started by "
+                               "the sbx runtime with a listening socket on it",
+                               fd);
     if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
         return log_error_errno(-errno, "listen fd %d is not a socket", fd);
     len = sizeof(int);
@@ -146,8 +142,10 @@ static int check_listen_fd(int fd)
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
         return log_error_errno(-errno, "listen fd %d: cannot read the socket state", fd);
     if (domain != AF_UNIX || type != SOCK_STREAM || !listening)
-        return log_error_errno(-ENOTSOCK, "listen fd %d is not a listening AF_UNIX stream "
-                               "socket", fd);
+        return log_error_errno(-ENOTSOCK,
+                               "listen fd %d is not a listening AF_UNIX stream "
+                               "socket",
+                               fd);
     /* Processes the agent starts later must not inherit the daemon's connection point. */
     if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
         return log_error_errno(-errno, "listen fd %d: cannot set FD_CLOEXEC", fd);
@@ -158,8 +156,10 @@ static int load_config(int fd, struct agent_config **ret)
 {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
-        return log_error_errno(-errno, "config fd %d is not open: sbx-agent must be started by "
-                               "the sbx runtime with the sandbox config on it", fd);
+        return log_error_errno(-errno,
+                               "config fd %d is not open: sbx-agent must be started by "
+                               "the sbx runtime with the sandbox config on it",
+                               fd);
     if ((flags & O_ACCMODE) == O_WRONLY)
         return log_error_errno(-EBADF, "config fd %d is not readable", fd);
 
@@ -168,8 +168,7 @@ static int load_config(int fd, struct agent_config **ret)
     int r = agent_config_read_fd(fd, AGENT_CONFIG_MAX, &json, &len);
     (void) close(fd);
     if (r == -EMSGSIZE)
-        return log_error_errno(r, "config on fd %d is larger than %d bytes", fd,
-                               AGENT_CONFIG_MAX);
+        return log_error_errno(r, "config on fd %d is larger than %d bytes", fd, AGENT_CONFIG_MAX);
     if (r < 0)
         return log_error_errno(r, "cannot read the config from fd %d", fd);
 
@@ -260,16 +259,10 @@ static void on_signal(uv_signal_t *h, int sig)
 {
     struct agent *a = h->data;
     switch (sig) {
-    case SIGCHLD:
-        agent_reap(a);
-        break;
+    case SIGCHLD: agent_reap(a); break;
     case SIGTERM:
-    case SIGINT:
-        agent_shutdown(a, sig);
-        break;
-    default:
-        log_info("received SIG%s, ignoring", sigabbrev_np(sig));
-        break;
+    case SIGINT: agent_shutdown(a, sig); break;
+    default: log_info("received SIG%s, ignoring", sigabbrev_np(sig)); break;
     }
 }
 
@@ -284,7 +277,7 @@ static int agent_setup_signals(struct agent *a)
     /* A peer closing a connection must not kill the agent; writes then fail with EPIPE.
      * Ignored dispositions survive execve(): code that starts user processes must reset
      * SIGPIPE (and every signal libuv handles) to SIG_DFL in the child before exec. */
-    struct sigaction sa = { .sa_handler = SIG_IGN };
+    struct sigaction sa = {.sa_handler = SIG_IGN};
     if (sigaction(SIGPIPE, &sa, NULL) < 0)
         return log_error_errno(-errno, "cannot ignore SIGPIPE");
     for (size_t i = 0; i < _AGENT_SIGNAL_MAX; i++) {
@@ -342,9 +335,9 @@ static void agent_release(struct agent *a)
 static char *agent_log_prefix(const struct agent_config *config)
 {
     const char *id = config->sandbox_id;
-    if (!id || !*id || strlen(id) > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyz"
-                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
-                                             strlen(id))
+    if (!id || !*id || strlen(id) > 64 ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyz"
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != strlen(id))
         return NULL;
     return xasprintf("sandbox=%s", id);
 }
@@ -355,7 +348,7 @@ static int agent_run(struct agent *a, uv_loop_t *loop, char **log_prefix)
     a->pid1 = getpid() == 1;
     if (!a->pid1 && !arg_no_pid1)
         return log_error_errno(-EPERM, "sbx-agent must run as PID 1 of a PID namespace (pass "
-                               "--no-pid1 to run it as an ordinary process for tests)");
+                                       "--no-pid1 to run it as an ordinary process for tests)");
     if ((r = check_listen_fd(arg_listen_fd)) < 0)
         return r;
     if ((r = load_config(arg_config_fd, &a->config)) < 0)

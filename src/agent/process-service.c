@@ -461,8 +461,9 @@ static int process_stream_input_msg(struct rpc_call *call, const json_t *msg)
         return 0;
     r = rpc_json_object(call, msg, "data", NULL, &part);
     if (r < 0)
-        return r == -ENOENT ? rpc_error(call, -EINVAL, "invalid request: expected start, data "
-                                                       "or keepalive")
+        return r == -ENOENT ? rpc_error(call, -EINVAL,
+                                        "invalid request: expected start, data "
+                                        "or keepalive")
                             : r;
     intptr_t pid = (intptr_t) rpc_call_get_data(call);
     if (pid == 0)

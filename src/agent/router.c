@@ -26,28 +26,28 @@ struct route {
 };
 
 static const struct route routes[] = {
-    { "GET", "/health", ROUTE_NO_TOKEN, &handler_health },
-    { "GET", "/envs", 0, &handler_envs },
-    { "GET", "/files", ROUTE_NO_TOKEN, &handler_files_get },
-    { "POST", "/files", ROUTE_NO_TOKEN, &handler_files_post },
-    { "GET", "/metrics", 0, &handler_metrics },
-    { "POST", "/process.Process/Start", 0, &handler_process_start },
-    { "POST", "/process.Process/Connect", 0, &handler_process_connect },
-    { "POST", "/process.Process/List", 0, &handler_process_list },
-    { "POST", "/process.Process/SendInput", 0, &handler_process_send_input },
-    { "POST", "/process.Process/SendSignal", 0, &handler_process_send_signal },
-    { "POST", "/process.Process/StreamInput", 0, &handler_process_stream_input },
-    { "POST", "/process.Process/CloseStdin", 0, &handler_process_close_stdin },
-    { "POST", "/process.Process/Update", 0, &handler_process_update },
-    { "POST", "/filesystem.Filesystem/Stat", 0, &handler_fs_stat },
-    { "POST", "/filesystem.Filesystem/ListDir", 0, &handler_fs_list_dir },
-    { "POST", "/filesystem.Filesystem/MakeDir", 0, &handler_fs_make_dir },
-    { "POST", "/filesystem.Filesystem/Move", 0, &handler_fs_move },
-    { "POST", "/filesystem.Filesystem/Remove", 0, &handler_fs_remove },
-    { "POST", "/filesystem.Filesystem/WatchDir", 0, &handler_fs_watch_dir },
-    { "POST", "/filesystem.Filesystem/CreateWatcher", 0, &handler_fs_create_watcher },
-    { "POST", "/filesystem.Filesystem/GetWatcherEvents", 0, &handler_fs_get_watcher_events },
-    { "POST", "/filesystem.Filesystem/RemoveWatcher", 0, &handler_fs_remove_watcher },
+    {"GET", "/health", ROUTE_NO_TOKEN, &handler_health},
+    {"GET", "/envs", 0, &handler_envs},
+    {"GET", "/files", ROUTE_NO_TOKEN, &handler_files_get},
+    {"POST", "/files", ROUTE_NO_TOKEN, &handler_files_post},
+    {"GET", "/metrics", 0, &handler_metrics},
+    {"POST", "/process.Process/Start", 0, &handler_process_start},
+    {"POST", "/process.Process/Connect", 0, &handler_process_connect},
+    {"POST", "/process.Process/List", 0, &handler_process_list},
+    {"POST", "/process.Process/SendInput", 0, &handler_process_send_input},
+    {"POST", "/process.Process/SendSignal", 0, &handler_process_send_signal},
+    {"POST", "/process.Process/StreamInput", 0, &handler_process_stream_input},
+    {"POST", "/process.Process/CloseStdin", 0, &handler_process_close_stdin},
+    {"POST", "/process.Process/Update", 0, &handler_process_update},
+    {"POST", "/filesystem.Filesystem/Stat", 0, &handler_fs_stat},
+    {"POST", "/filesystem.Filesystem/ListDir", 0, &handler_fs_list_dir},
+    {"POST", "/filesystem.Filesystem/MakeDir", 0, &handler_fs_make_dir},
+    {"POST", "/filesystem.Filesystem/Move", 0, &handler_fs_move},
+    {"POST", "/filesystem.Filesystem/Remove", 0, &handler_fs_remove},
+    {"POST", "/filesystem.Filesystem/WatchDir", 0, &handler_fs_watch_dir},
+    {"POST", "/filesystem.Filesystem/CreateWatcher", 0, &handler_fs_create_watcher},
+    {"POST", "/filesystem.Filesystem/GetWatcherEvents", 0, &handler_fs_get_watcher_events},
+    {"POST", "/filesystem.Filesystem/RemoveWatcher", 0, &handler_fs_remove_watcher},
 };
 
 /* Requests to these (method, path) pairs skip the router's token check even before their
@@ -55,12 +55,12 @@ static const struct route routes[] = {
 static const struct {
     const char *method, *path;
 } token_exempt[] = {
-    { "GET", "/health" },
-    { "GET", "/files" },
-    { "POST", "/files" },
+    {"GET", "/health"},
+    {"GET", "/files"},
+    {"POST", "/files"},
 };
 
-#define ROUTER_UNAUTHORIZED_MESSAGE                                                            \
+#define ROUTER_UNAUTHORIZED_MESSAGE \
     "unauthorized access, please provide a valid access token or method signing if supported"
 
 bool router_token_equal(const char *given, const char *expected)

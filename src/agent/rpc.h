@@ -93,8 +93,8 @@ typedef int (*rpc_client_msg_fn)(struct rpc_call *call, const json_t *message);
 struct rpc_method {
     const char *name; /* "process.Process/Start", for logs */
     enum rpc_kind kind;
-    rpc_unary_fn unary;   /* RPC_UNARY */
-    rpc_stream_fn stream; /* RPC_SERVER_STREAM */
+    rpc_unary_fn unary;           /* RPC_UNARY */
+    rpc_stream_fn stream;         /* RPC_SERVER_STREAM */
     rpc_client_msg_fn client_msg; /* RPC_CLIENT_STREAM */
     /* on_cancel also serves pending unary calls; the rest is for streams only. All optional. */
     const char *keepalive_json; /* e.g. {"event":{"keepalive":{}}}; NULL: no keepalives */

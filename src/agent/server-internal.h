@@ -86,8 +86,7 @@ struct http_conn {
     bool abort_flush;          /* ... after writing what is queued (http_request_abort) */
     bool abort_flushing;       /* that final flush has started */
     unsigned open_handles;
-    bool reading, writing, in_feed, kick, closing, close_after, shutting_down, lingering,
-        peer_eof;
+    bool reading, writing, in_feed, kick, closing, close_after, shutting_down, lingering, peer_eof;
 };
 
 struct http_server {

@@ -65,8 +65,8 @@ void *http_request_get_data(const struct http_request *req)
 struct slice http_request_body(const struct http_request *req)
 {
     if (!req->body.data)
-        return (struct slice){ (const uint8_t *) "", 0 };
-    return (struct slice){ req->body.data, req->body.len };
+        return (struct slice){(const uint8_t *) "", 0};
+    return (struct slice){req->body.data, req->body.len};
 }
 
 void http_request_pause_body(struct http_request *req)

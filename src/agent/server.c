@@ -250,17 +250,12 @@ static unsigned status_from_errno(int error)
 {
     switch (error) {
     case -EBADMSG:
-    case -EINVAL:
-        return 400;
+    case -EINVAL: return 400;
     case -EACCES:
-    case -EPERM:
-        return 403;
-    case -ENOENT:
-        return 404;
-    case -EMSGSIZE:
-        return 413;
-    default:
-        return 500;
+    case -EPERM: return 403;
+    case -ENOENT: return 404;
+    case -EMSGSIZE: return 413;
+    default: return 500;
     }
 }
 
@@ -350,9 +345,9 @@ static void conn_on_parse_error(struct http_conn *c, int error)
         c->req = NULL;
         request_free(req);
     }
-    json_t *j = json_pack("{s:i,s:s}", "code", (int) status, "message",
-                          status == 431 ? "request header fields too large"
-                                        : "malformed HTTP request");
+    json_t *j =
+        json_pack("{s:i,s:s}", "code", (int) status, "message",
+                  status == 431 ? "request header fields too large" : "malformed HTTP request");
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     size_t len = body ? strlen(body) : 0;
@@ -436,8 +431,8 @@ static int reader_on_head(void *userdata, const struct http_head *head)
     bool has_body = head->chunked || (head->has_content_length && head->content_length > 0);
     const char *expect = http_head_get(head, "Expect");
     if (req->response == RESPONSE_NONE && has_body && expect &&
-        strcasecmp(expect, "100-continue") == 0 && head->http_major == 1 &&
-        head->http_minor >= 1 && !http_conn_dead(c)) {
+        strcasecmp(expect, "100-continue") == 0 && head->http_major == 1 && head->http_minor >= 1 &&
+        !http_conn_dead(c)) {
         (void) buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
         http_conn_flush(c);
     }
@@ -695,8 +690,7 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     if (conn_start(c) == -EBUSY)
-        log_warning("too many connections (limit %zu), closing a new one",
-                    s->cfg.max_connections);
+        log_warning("too many connections (limit %zu), closing a new one", s->cfg.max_connections);
 }
 
 /* --- server API -------------------------------------------------------------------------- */

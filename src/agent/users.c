@@ -39,7 +39,7 @@ static bool next_line(struct slice *rest, struct slice *ret_line)
         return false;
     const uint8_t *nl = memchr(rest->ptr, '\n', rest->len);
     size_t n = nl ? (size_t) (nl - rest->ptr) : rest->len;
-    *ret_line = (struct slice){ rest->ptr, n };
+    *ret_line = (struct slice){rest->ptr, n};
     rest->ptr += nl ? n + 1 : n;
     rest->len -= nl ? n + 1 : n;
     return true;
@@ -54,7 +54,7 @@ static bool split_fields(struct slice line, struct slice *fields, size_t n)
         if (p == end || *p == ':') {
             if (i == n)
                 return false;
-            fields[i++] = (struct slice){ start, (size_t) (p - start) };
+            fields[i++] = (struct slice){start, (size_t) (p - start)};
             if (p == end)
                 break;
             start = p + 1;
@@ -111,7 +111,7 @@ static bool members_contain(struct slice members, const char *name)
     const uint8_t *start = members.ptr, *end = members.ptr + members.len;
     for (const uint8_t *p = members.ptr;; p++) {
         if (p == end || *p == ',') {
-            if (slice_eq_str((struct slice){ start, (size_t) (p - start) }, name))
+            if (slice_eq_str((struct slice){start, (size_t) (p - start)}, name))
                 return true;
             if (p == end)
                 return false;
@@ -182,7 +182,7 @@ int users_lookup_files(const char *passwd_path, const char *group_path, const ch
     r = read_file_at(AT_FDCWD, group_path, USERS_FILE_MAX, &group, &group_len);
     if (r < 0 && r != -ENOENT)
         return r;
-    struct slice p = { (const uint8_t *) passwd, passwd_len };
-    struct slice g = { (const uint8_t *) group, group ? group_len : 0 };
+    struct slice p = {(const uint8_t *) passwd, passwd_len};
+    struct slice g = {(const uint8_t *) group, group ? group_len : 0};
     return users_lookup(p, g, name, ret);
 }

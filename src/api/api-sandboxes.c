@@ -39,8 +39,8 @@ static json_t *json_object_from_text(const char *text)
 static json_t *sandbox_json(struct api_call *c, const struct store_sandbox *s)
 {
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:n}", "sandboxID", s->id, "templateID",
-                          s->template_id, "clientID", SBX_CLIENT_ID, "envdVersion",
-                          s->envd_version, "domain", c->d->cfg.domain, "trafficAccessToken");
+                          s->template_id, "clientID", SBX_CLIENT_ID, "envdVersion", s->envd_version,
+                          "domain", c->d->cfg.domain, "trafficAccessToken");
     if (s->access_token)
         (void) json_object_set_new(j, "envdAccessToken", json_string(s->access_token));
     if (s->alias)
@@ -55,16 +55,16 @@ static json_t *sandbox_listed_json(struct api_call *c, const struct store_sandbo
                           s->template_id, "sandboxID", s->id, "clientID", SBX_CLIENT_ID,
                           "startedAt", json_time(s->started_at), "endAt", json_time(s->end_at),
                           "cpuCount", s->cpu_count, "memoryMB", s->memory_mb, "diskSizeMB",
-                          s->disk_mb, "state", s->state, "envdVersion", s->envd_version,
-                          "metadata", json_object_from_text(s->metadata_json), "volumeMounts");
+                          s->disk_mb, "state", s->state, "envdVersion", s->envd_version, "metadata",
+                          json_object_from_text(s->metadata_json), "volumeMounts");
     if (s->alias)
         (void) json_object_set_new(j, "alias", json_string(s->alias));
     if (detail) {
         (void) json_object_set_new(j, "domain", json_string(c->d->cfg.domain));
         (void) json_object_set_new(j, "allowInternetAccess", json_boolean(s->allow_internet));
         (void) json_object_set_new(j, "lifecycle",
-                                   json_pack("{s:b,s:s}", "autoResume", s->auto_resume,
-                                             "onTimeout", s->auto_pause ? "pause" : "kill"));
+                                   json_pack("{s:b,s:s}", "autoResume", s->auto_resume, "onTimeout",
+                                             s->auto_pause ? "pause" : "kill"));
         if (s->access_token)
             (void) json_object_set_new(j, "envdAccessToken", json_string(s->access_token));
     }
@@ -142,8 +142,8 @@ static void handle_create(struct api_call *c, bool v2)
     }
     json_t *tv = json_object_get(c->body, "templateID");
     if (!json_is_string(tv)) {
-        api_reply_error(c, 400, tv ? "field 'templateID' must be a string"
-                                   : "field 'templateID' is required");
+        api_reply_error(
+            c, 400, tv ? "field 'templateID' must be a string" : "field 'templateID' is required");
         return;
     }
     char tref[TEMPLATE_REF_MAX];
@@ -161,8 +161,8 @@ static void handle_create(struct api_call *c, bool v2)
         !api_body_bool(c, "autoPause", false, &auto_pause) ||
         !api_body_bool(c, "autoPauseMemory", true, &auto_pause_memory) ||
         !api_body_string_map(c, "metadata", &metadata) ||
-        !api_body_string_map(c, "envVars", &envs) || !check_metadata_size(c, "metadata", metadata) ||
-        !check_metadata_size(c, "envVars", envs))
+        !api_body_string_map(c, "envVars", &envs) ||
+        !check_metadata_size(c, "metadata", metadata) || !check_metadata_size(c, "envVars", envs))
         return;
     if (timeout <= 0) {
         api_reply_error(c, 400, "Timeout must be greater than 0");
@@ -199,7 +199,7 @@ static void handle_create(struct api_call *c, bool v2)
         }
         const char *k;
         json_t *v;
-        json_object_foreach(net, k, v) {
+        json_object_foreach (net, k, v) {
             bool empty = json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0) ||
                          (json_is_object(v) && json_object_size(v) == 0) ||
                          (strcmp(k, "allowPublicTraffic") == 0 && json_is_true(v));
@@ -228,7 +228,7 @@ static void handle_create(struct api_call *c, bool v2)
         .auto_pause = auto_pause,
         .auto_resume = auto_resume,
     };
-    struct errbuf err = { { 0 } };
+    struct errbuf err = {{0}};
     struct live_sandbox *sb;
     int r = sandboxes_create(c->d, &p, &sb, &err);
     if (r < 0) {
@@ -369,7 +369,7 @@ static bool parse_states(struct api_call *c, const char *s, unsigned *ret)
 
 static void handle_list(struct api_call *c, bool v2)
 {
-    struct store_sandbox_filter f = { .team_id = c->team_id, .limit = STORE_SANDBOX_LIST_MAX };
+    struct store_sandbox_filter f = {.team_id = c->team_id, .limit = STORE_SANDBOX_LIST_MAX};
     char value[URL_MAX], meta_storage[URL_MAX], tpl[TEMPLATE_REF_MAX], token[512];
     const char *keys[STORE_SANDBOX_FILTER_META_MAX], *values[STORE_SANDBOX_FILTER_META_MAX];
     int r;
@@ -380,8 +380,9 @@ static void handle_list(struct api_call *c, bool v2)
         r = url_metadata_filter_parse(value, meta_storage, sizeof(meta_storage), keys, values,
                                       ELEMENTSOF(keys));
         if (r < 0) {
-            api_reply_error(c, 400, "query parameter 'metadata' is malformed: expected "
-                                    "url-encoded key=value pairs joined by '&'");
+            api_reply_error(c, 400,
+                            "query parameter 'metadata' is malformed: expected "
+                            "url-encoded key=value pairs joined by '&'");
             return;
         }
         f.meta_keys = keys;
@@ -460,7 +461,7 @@ static void handle_list(struct api_call *c, bool v2)
     if (v2 && more && n > 0 &&
         store_sandbox_cursor_encode(rows[n - 1].started_at, rows[n - 1].id, f.order_asc, &next) < 0)
         next = NULL;
-    const char *headers[] = { "X-Next-Token", next, NULL };
+    const char *headers[] = {"X-Next-Token", next, NULL};
     api_reply_json(c, 200, a, next ? headers : NULL);
     free(next);
     store_sandbox_array_free(rows, n);
@@ -516,8 +517,9 @@ bool api_sandboxes_route(struct api_call *c)
         else if (slice_eq_str(action, "pause") || slice_eq_str(action, "resume") ||
                  slice_eq_str(action, "snapshots") || slice_eq_str(action, "fork")) {
             if (find_sandbox(c, 1))
-                api_reply_error(c, 501, "pausing, snapshots and forks are not supported by this "
-                                        "server yet");
+                api_reply_error(c, 501,
+                                "pausing, snapshots and forks are not supported by this "
+                                "server yet");
         } else
             return false;
         return true;

@@ -16,14 +16,14 @@ static json_t *template_json(const struct store_template *t)
     json_t *aliases = json_array();
     if (t->alias)
         (void) json_array_append_new(aliases, json_string(t->alias));
-    json_t *j = json_pack(
-        "{s:s,s:s,s:i,s:i,s:i,s:b,s:O,s:o,s:s,s:s,s:n,s:n,s:i,s:i,s:s,s:s}", "templateID", t->id,
-        "buildID", t->id, "cpuCount", t->cpu_count, "memoryMB", t->memory_mb, "diskSizeMB",
-        t->disk_mb, "public", t->public, "aliases", aliases, "names", json_deep_copy(aliases),
-        "createdAt", format_rfc3339(t->created_at, created, sizeof(created)), "updatedAt",
-        format_rfc3339(t->updated_at, updated, sizeof(updated)), "createdBy", "lastSpawnedAt",
-        "spawnCount", 0, "buildCount", 1, "envdVersion", t->envd_version ? t->envd_version : "",
-        "buildStatus", t->status);
+    json_t *j = json_pack("{s:s,s:s,s:i,s:i,s:i,s:b,s:O,s:o,s:s,s:s,s:n,s:n,s:i,s:i,s:s,s:s}",
+                          "templateID", t->id, "buildID", t->id, "cpuCount", t->cpu_count,
+                          "memoryMB", t->memory_mb, "diskSizeMB", t->disk_mb, "public", t->public,
+                          "aliases", aliases, "names", json_deep_copy(aliases), "createdAt",
+                          format_rfc3339(t->created_at, created, sizeof(created)), "updatedAt",
+                          format_rfc3339(t->updated_at, updated, sizeof(updated)), "createdBy",
+                          "lastSpawnedAt", "spawnCount", 0, "buildCount", 1, "envdVersion",
+                          t->envd_version ? t->envd_version : "", "buildStatus", t->status);
     json_decref(aliases);
     if (t->message && strcmp(t->status, "error") == 0)
         (void) json_object_set_new(j, "buildMessage", json_string(t->message));

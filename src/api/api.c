@@ -15,10 +15,9 @@
 #include "store/store.h"
 #include "common/banned.h"
 
-
 void api_reply_json(struct api_call *c, unsigned status, json_t *json, const char *const *headers)
 {
-    const char *h[16] = { "Content-Type", "application/json" };
+    const char *h[16] = {"Content-Type", "application/json"};
     size_t n = 2;
     for (size_t i = 0; headers && headers[i] && n + 2 < ELEMENTSOF(h); i += 2) {
         h[n++] = headers[i];
@@ -87,7 +86,8 @@ bool api_body_int(struct api_call *c, const char *field, bool required, long lon
     if (json_is_real(v)) {
         double x = json_real_value(v);
         /* Range first: converting an out-of-range double is undefined behaviour. */
-        if (x >= -9223372036854775808.0 && x < 9223372036854775808.0 && x == (double) (long long) x) {
+        if (x >= -9223372036854775808.0 && x < 9223372036854775808.0 &&
+            x == (double) (long long) x) {
             *ret = (long long) x;
             return true;
         }
@@ -123,7 +123,7 @@ bool api_body_string_map(struct api_call *c, const char *field, const json_t **r
     }
     const char *k;
     json_t *val;
-    json_object_foreach(v, k, val) {
+    json_object_foreach (v, k, val) {
         if (!json_is_string(val)) {
             api_reply_error(c, 400, "field '%s': value of '%.64s' must be a string", field, k);
             return false;
@@ -146,14 +146,14 @@ bool api_json_deeper_than(const json_t *j, size_t max)
     if (json_is_object(j)) {
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *) j, k, v)
+        json_object_foreach ((json_t *) j, k, v)
             if (api_json_deeper_than(v, max - 1))
                 return true;
         return false;
     }
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v)
+    json_array_foreach (j, i, v)
         if (api_json_deeper_than(v, max - 1))
             return true;
     return false;
@@ -168,8 +168,8 @@ static bool api_parse_body(struct api_call *c)
     json_error_t err;
     json_t *j = json_loadb((const char *) b->data, b->len, JSON_REJECT_DUPLICATES, &err);
     if (!j) {
-        api_reply_error(c, 400, "malformed JSON body: %s (line %d, column %d)", err.text,
-                        err.line, err.column);
+        api_reply_error(c, 400, "malformed JSON body: %s (line %d, column %d)", err.text, err.line,
+                        err.column);
         return false;
     }
     if (!json_is_object(j)) {
@@ -207,7 +207,7 @@ static bool api_authenticate(struct api_call *c)
 
 void api_handle(struct daemon *d, struct request *req)
 {
-    struct api_call c = { .d = d, .req = req };
+    struct api_call c = {.d = d, .req = req};
     int n = url_path_segments(req->path, c.segs, ELEMENTSOF(c.segs));
     if (n < 0) {
         api_reply_error(&c, 404, "not found");

@@ -66,7 +66,7 @@ int template_list_main(int argc, char **argv)
                "ENVD");
         size_t i;
         json_t *t;
-        json_array_foreach(j, i, t) {
+        json_array_foreach (j, i, t) {
             json_t *aliases = json_object_get(t, "aliases");
             printf("%-22s %-20s %-10s %4lld %6lldMB %s\n",
                    json_string_value(json_object_get(t, "templateID")),

@@ -11,7 +11,7 @@
 
 void buf_init(struct buf *b, size_t max)
 {
-    *b = (struct buf){ .max = max };
+    *b = (struct buf){.max = max};
 }
 
 void buf_release(struct buf *b)
@@ -87,7 +87,7 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 char *buf_steal(struct buf *b)
 {
     char *p = (char *) b->data;
-    *b = (struct buf){ .max = b->max };
+    *b = (struct buf){.max = b->max};
     return p;
 }
 

@@ -52,7 +52,8 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
 
 int write_string_file_at(int dirfd, const char *path, const char *s)
 {
-    _cleanup_close_ int fd = NEG_ERRNO(openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY));
+    _cleanup_close_ int fd =
+        NEG_ERRNO(openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY));
     if (fd < 0)
         return fd;
     size_t len = strlen(s);
@@ -153,8 +154,7 @@ static int rm_rf_children(int dfd, dev_t dev)
                     ret = -EBUSY; /* a mount point: never descend into another file system */
                 continue;
             }
-            int cfd = openat(dirfd(d), de->d_name,
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (cfd >= 0) {
                 int r = rm_rf_children(cfd, dev);
                 if (r < 0 && ret == 0)

@@ -15,8 +15,8 @@ static enum log_level log_max_level = LOG_LEVEL_INFO;
 static const char *log_prefix;
 
 static const char *const log_level_names[_LOG_LEVEL_MAX] = {
-    [LOG_LEVEL_ERROR] = "error",   [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
-    [LOG_LEVEL_INFO] = "info",     [LOG_LEVEL_DEBUG] = "debug",
+    [LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
+    [LOG_LEVEL_INFO] = "info",   [LOG_LEVEL_DEBUG] = "debug",
 };
 
 void log_set_max_level(enum log_level level)
@@ -63,8 +63,7 @@ static size_t log_append_quoted(char *buf, size_t pos, size_t size, const char *
     return pos;
 }
 
-int log_internal(enum log_level level, int error, const char *file, int line, const char *fmt,
-                 ...)
+int log_internal(enum log_level level, int error, const char *file, int line, const char *fmt, ...)
 {
     int saved_errno = errno;
     int ret = error == 0 ? 0 : -abs(error);
@@ -87,8 +86,8 @@ int log_internal(enum log_level level, int error, const char *file, int line, co
     struct tm tm;
     (void) gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(buf, size, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_level_names[level]);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, log_level_names[level]);
     size_t pos = n > 0 ? MIN((size_t) n, size) : 0;
     if (log_prefix && pos < size) {
         n = snprintf(buf + pos, size - pos, "%s ", log_prefix);

@@ -29,10 +29,10 @@ int log_level_from_string(const char *s);
 void log_set_prefix(const char *prefix);
 
 /* Writes one line if level is enabled; returns -abs(error) when error != 0, else 0. */
-int log_internal(enum log_level level, int error, const char *file, int line, const char *fmt,
-                 ...) _printf_(5, 6);
+int log_internal(enum log_level level, int error, const char *file, int line, const char *fmt, ...)
+    _printf_(5, 6);
 
-#define log_full_errno(level, error, ...)                                                      \
+#define log_full_errno(level, error, ...) \
     log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)
 
 #define log_debug(...) log_full_errno(LOG_LEVEL_DEBUG, 0, __VA_ARGS__)

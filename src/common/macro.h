@@ -21,25 +21,25 @@
 
 /* Converts a libc "-1 and errno" result into the project convention: the value itself when
  * non-negative, else -errno. Never yields 0 on failure even if errno was not set. */
-#define NEG_ERRNO(expr)                                                                        \
-    ({                                                                                         \
-        __typeof__(expr) _r = (expr);                                                          \
-        _r < 0 ? (errno > 0 ? -errno : -EIO) : (int) _r;                                     \
+#define NEG_ERRNO(expr)                                  \
+    ({                                                   \
+        __typeof__(expr) _r = (expr);                    \
+        _r < 0 ? (errno > 0 ? -errno : -EIO) : (int) _r; \
     })
 
 /* Returns the pointer and clears the variable, handing ownership to the caller. */
-#define TAKE_PTR(p)                                                                            \
-    ({                                                                                         \
-        __typeof__(p) _p = (p);                                                                \
-        (p) = NULL;                                                                            \
-        _p;                                                                                    \
+#define TAKE_PTR(p)             \
+    ({                          \
+        __typeof__(p) _p = (p); \
+        (p) = NULL;             \
+        _p;                     \
     })
 
-#define TAKE_FD(fd)                                                                            \
-    ({                                                                                         \
-        int _fd = (fd);                                                                        \
-        (fd) = -EBADF;                                                                         \
-        _fd;                                                                                   \
+#define TAKE_FD(fd)     \
+    ({                  \
+        int _fd = (fd); \
+        (fd) = -EBADF;  \
+        _fd;            \
     })
 
 static inline void freep(void *p)
@@ -67,11 +67,11 @@ static inline void closep(int *fd)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Defines name##p(type **p) calling func(*p) for use with _cleanup_(). */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                \
-    static inline void func##p(type *p)                                                        \
-    {                                                                                          \
-        if (*p)                                                                                \
-            *p = func(*p);                                                                     \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+    static inline void func##p(type *p)         \
+    {                                           \
+        if (*p)                                 \
+            *p = func(*p);                      \
     }
 
 #define streq(a, b) (strcmp((a), (b)) == 0)

@@ -16,7 +16,8 @@ int parse_u64_n(const char *s, size_t len, uint64_t *ret)
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -EINVAL;
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t) (s[i] - '0'), &v))
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t) (s[i] - '0'), &v))
             return -ERANGE;
     }
     *ret = v;

@@ -11,12 +11,12 @@ struct slice {
     size_t len;
 };
 
-#define SLICE_NULL ((struct slice){ NULL, 0 })
-#define SLICE_LIT(s) ((struct slice){ (const uint8_t *) (s), sizeof(s) - 1 })
+#define SLICE_NULL ((struct slice){NULL, 0})
+#define SLICE_LIT(s) ((struct slice){(const uint8_t *) (s), sizeof(s) - 1})
 
 static inline struct slice slice_from_str(const char *s)
 {
-    return (struct slice){ (const uint8_t *) s, s ? strlen(s) : 0 };
+    return (struct slice){(const uint8_t *) s, s ? strlen(s) : 0};
 }
 
 static inline bool slice_eq_str(struct slice a, const char *s)

@@ -85,8 +85,8 @@ int parse_rfc3339(const char *s, usec_t *ret)
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;
-        if (strlen(p) != 6 || p[3] != ':' || digits(p + 1, 2, &oh) < 0 || digits(p + 4, 2, &om) < 0 ||
-            oh > 23 || om > 59)
+        if (strlen(p) != 6 || p[3] != ':' || digits(p + 1, 2, &oh) < 0 ||
+            digits(p + 4, 2, &om) < 0 || oh > 23 || om > 59)
             return -EINVAL;
         offset = (oh * 3600L + om * 60L) * (*p == '+' ? 1 : -1);
         p += 6;
@@ -95,8 +95,12 @@ int parse_rfc3339(const char *s, usec_t *ret)
     }
     if (*p)
         return -EINVAL;
-    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                     .tm_min = mi, .tm_sec = se };
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = se};
     time_t t = timegm(&tm);
     if (t == (time_t) -1)
         return -EINVAL;

@@ -24,10 +24,10 @@ static void keys_usage(FILE *f)
 int auth_keys_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "data-dir", required_argument, NULL, 'd' },
-        { "name", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
+        {"data-dir", required_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     const char *data_dir = getenv("SBX_DATA_DIR") ? getenv("SBX_DATA_DIR") : "/var/lib/sbx";
     const char *name = "cli";

@@ -95,14 +95,15 @@ static int base_build_start(struct daemon *d)
     if (len <= 0)
         return -errno;
     exe[len] = 0;
-    char *args[] = { exe, (char *) "internal", (char *) "build-base", (char *) "--layers-dir",
-                     d->cfg.layers_dir, NULL };
+    char *args[] = {
+        exe, (char *) "internal", (char *) "build-base", (char *) "--layers-dir", d->cfg.layers_dir,
+        NULL};
     (void) uv_pipe_init(d->loop, &d->base_out, 0);
     d->base_out.data = d;
     uv_stdio_container_t stdio[3] = {
-        { .flags = UV_IGNORE },
-        { .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *) &d->base_out },
-        { .flags = UV_INHERIT_FD, .data.fd = 2 },
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *) &d->base_out},
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
     };
     uv_process_options_t o = {
         .exit_cb = base_on_exit,

@@ -71,13 +71,13 @@ static void proxy_close_upstream(struct proxy *p)
 
 static void proxy_respond_502(struct proxy *p, const char *message, unsigned port)
 {
-    json_t *j = json_pack("{s:s,s:s,s:i}", "sandboxId", p->sandbox_id, "message", message, "code",
-                          502);
+    json_t *j =
+        json_pack("{s:s,s:s,s:i}", "sandboxId", p->sandbox_id, "message", message, "code", 502);
     if (port)
         (void) json_object_set_new(j, "port", json_integer(port));
     char *body = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    static const char *const headers[] = { "Content-Type", "application/json", NULL };
+    static const char *const headers[] = {"Content-Type", "application/json", NULL};
     struct conn *c = p->client;
     p->client = NULL;
     conn_respond(c, 502, headers, body, strlen(body));
@@ -124,8 +124,8 @@ static void proxy_send(struct proxy *p, const void *data, size_t len)
     } else if (buf_append(&p->queued, data, len) < 0) {
         log_warning("proxy queue overflow for sandbox %s", p->sandbox_id);
     }
-    if (p->client && (p->up_queued >= PROXY_UPSTREAM_HIGH_WATER ||
-                      p->queued.len >= PROXY_UPSTREAM_HIGH_WATER))
+    if (p->client &&
+        (p->up_queued >= PROXY_UPSTREAM_HIGH_WATER || p->queued.len >= PROXY_UPSTREAM_HIGH_WATER))
         conn_pause_body(p->client);
 }
 
@@ -352,7 +352,7 @@ static bool signature_matches(const struct signed_match *m, const char *token)
     if (!ctx)
         return false;
     bool ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
-    const char *parts[] = { m->path, ":", m->op, ":", m->user, ":", token };
+    const char *parts[] = {m->path, ":", m->op, ":", m->user, ":", token};
     for (size_t i = 0; ok && i < ELEMENTSOF(parts); i++)
         ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) == 1;
     if (ok && m->expiration[0])
@@ -404,8 +404,11 @@ int proxy_route_signed(struct daemon *d, const struct http_head *head, struct pr
         query_value(query, "username", user, sizeof(user)) < 0 ||
         query_value(query, "signature_expiration", exp, sizeof(exp)) < 0)
         return 0;
-    struct signed_match m = { .op = get ? "read" : "write", .path = fpath, .user = user,
-                              .expiration = exp, .signature = sig };
+    struct signed_match m = {.op = get ? "read" : "write",
+                             .path = fpath,
+                             .user = user,
+                             .expiration = exp,
+                             .signature = sig};
     sandboxes_foreach(d, signed_try, &m);
     if (!m.found)
         return 0;

@@ -197,7 +197,7 @@ static void live_on_poll_closed(uv_handle_t *h)
 static void live_finish(struct live_sandbox *sb)
 {
     struct daemon *d = sb->d;
-    siginfo_t si = { 0 };
+    siginfo_t si = {0};
     if (waitid((idtype_t) P_PIDFD, (id_t) sb->proc.pidfd, &si, WEXITED | WNOHANG) == 0 &&
         si.si_pid != 0)
         log_debug("sandbox %s: PID 1 exited (code %d, status %d)", sb->rec->id, si.si_code,
@@ -353,7 +353,7 @@ static int make_listen_socket(int dir_fd)
     _cleanup_close_ int fd = NEG_ERRNO(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd < 0)
         return fd;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     (void) snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/agent.sock", dir_fd);
     int r = NEG_ERRNO(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
     if (r < 0)
@@ -481,8 +481,8 @@ int sandboxes_create(struct daemon *d, const struct sandbox_create_params *p,
     struct store_sandbox *rec = sb->rec;
     char id[32], token[65];
     _cleanup_close_ int listen_fd = -EBADF, config_fd = -EBADF;
-    struct prepare_ctx ctx = { .d = d, .sb = sb, .cgroup_fd = -EBADF,
-                               .net = p->allow_internet && d->network_ready };
+    struct prepare_ctx ctx = {
+        .d = d, .sb = sb, .cgroup_fd = -EBADF, .net = p->allow_internet && d->network_ready};
     bool slot_taken = false, dir_made = false;
 
     r = random_id('i', id, 20);
@@ -571,10 +571,9 @@ int sandboxes_create(struct daemon *d, const struct sandbox_create_params *p,
                     "127.0.1.1\t%s\n",
                     "e2b.local");
 
-    static char *const agent_argv[] = { "sbx-agent", NULL };
+    static char *const agent_argv[] = {"sbx-agent", NULL};
     static char *const agent_envp[] = {
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL
-    };
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL};
     ctx.cgroup_fd = cgroup_clone_fd(sb->cg);
     struct sandbox_spawn_spec spec = {
         .id = id,
@@ -610,7 +609,7 @@ int sandboxes_create(struct daemon *d, const struct sandbox_create_params *p,
     if (r < 0) {
         (void) errbuf_set(reterr, r, "cannot record the sandbox: %s", strerror(-r));
         (void) sandbox_proc_kill(&sb->proc);
-        (void) waitid((idtype_t) P_PIDFD, (id_t) sb->proc.pidfd, &(siginfo_t){ 0 }, WEXITED);
+        (void) waitid((idtype_t) P_PIDFD, (id_t) sb->proc.pidfd, &(siginfo_t){0}, WEXITED);
         goto fail;
     }
     (void) store_event_add(d->store, id, "created", NULL);
@@ -762,7 +761,7 @@ int sandboxes_start(struct daemon *d)
     for (size_t i = 0; i < n; i++) {
         struct store_sandbox *rec = xcalloc(1, sizeof(*rec));
         *rec = rows[i];
-        rows[i] = (struct store_sandbox){ 0 };
+        rows[i] = (struct store_sandbox){0};
         r = adopt(d, rec);
         if (r < 0) {
             log_notice("sandbox %s is gone, removing it", rec->id);

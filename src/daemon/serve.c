@@ -62,29 +62,34 @@ static void replace(char **p, const char *v)
 
 static void serve_usage(FILE *f)
 {
-    fprintf(f, "usage: sbx serve [options]\n"
-               "  --listen ADDR:PORT    where to listen (default 127.0.0.1:3000)\n"
-               "  --data-dir DIR        state directory (default /var/lib/sbx, or $SBX_DATA_DIR)\n"
-               "  --layers-dir DIR      template layers (default DATA_DIR/layers)\n"
-               "  --domain NAME         sandbox domain for <port>-<id>.NAME (default localhost)\n"
-               "  --subnet CIDR         address pool for sandboxes (default 10.213.0.0/16)\n"
-               "  --allow-net CIDR      let sandboxes reach this blocked network (repeatable)\n"
-               "  --agent PATH          sbx-agent binary (default: next to sbx)\n"
-               "  --max-sandboxes N     concurrent sandboxes (default %d)\n"
-               "  --log-level LEVEL     error, warning, notice, info, debug\n",
+    fprintf(f,
+            "usage: sbx serve [options]\n"
+            "  --listen ADDR:PORT    where to listen (default 127.0.0.1:3000)\n"
+            "  --data-dir DIR        state directory (default /var/lib/sbx, or $SBX_DATA_DIR)\n"
+            "  --layers-dir DIR      template layers (default DATA_DIR/layers)\n"
+            "  --domain NAME         sandbox domain for <port>-<id>.NAME (default localhost)\n"
+            "  --subnet CIDR         address pool for sandboxes (default 10.213.0.0/16)\n"
+            "  --allow-net CIDR      let sandboxes reach this blocked network (repeatable)\n"
+            "  --agent PATH          sbx-agent binary (default: next to sbx)\n"
+            "  --max-sandboxes N     concurrent sandboxes (default %d)\n"
+            "  --log-level LEVEL     error, warning, notice, info, debug\n",
             SBX_SANDBOXES_MAX);
 }
 
 static int parse_args(int argc, char **argv, struct daemon_config *cfg)
 {
     static const struct option opts[] = {
-        { "listen", required_argument, NULL, 'l' },   { "data-dir", required_argument, NULL, 'd' },
-        { "layers-dir", required_argument, NULL, 'L' }, { "domain", required_argument, NULL, 'D' },
-        { "subnet", required_argument, NULL, 's' },   { "agent", required_argument, NULL, 'a' },
-        { "max-sandboxes", required_argument, NULL, 'm' },
-        { "allow-net", required_argument, NULL, 'A' },
-        { "log-level", required_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-        { 0 },
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"layers-dir", required_argument, NULL, 'L'},
+        {"domain", required_argument, NULL, 'D'},
+        {"subnet", required_argument, NULL, 's'},
+        {"agent", required_argument, NULL, 'a'},
+        {"max-sandboxes", required_argument, NULL, 'm'},
+        {"allow-net", required_argument, NULL, 'A'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     int c, r;
     struct errbuf err;
@@ -251,7 +256,8 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 static int lock_host(int *ret_fd)
 {
     (void) mkdir("/run/sbx", 0755);
-    int fd = NEG_ERRNO(open("/run/sbx/serve.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    int fd =
+        NEG_ERRNO(open("/run/sbx/serve.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (fd < 0)
         return log_error_errno(fd, "cannot open /run/sbx/serve.lock");
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -262,8 +268,10 @@ static int lock_host(int *ret_fd)
         owner[strcspn(owner, "\n")] = 0;
         (void) close(fd);
         if (r == -EWOULDBLOCK)
-            return log_error_errno(-EBUSY, "another sbx serve is running on this host (pid %s); "
-                                           "only one may run at a time", owner);
+            return log_error_errno(-EBUSY,
+                                   "another sbx serve is running on this host (pid %s); "
+                                   "only one may run at a time",
+                                   owner);
         return log_error_errno(r, "cannot lock /run/sbx/serve.lock");
     }
     char pid[32];
@@ -276,7 +284,7 @@ static int lock_host(int *ret_fd)
 
 static int setup_runtime(struct daemon *d)
 {
-    struct errbuf err = { { 0 } };
+    struct errbuf err = {{0}};
     int r = cgroup_root_detect(&d->cgroot);
     if (r < 0)
         return log_error_errno(r, "no usable cgroup hierarchy (need cgroup v2 with memory, cpu "
@@ -312,7 +320,7 @@ static int setup_runtime(struct daemon *d)
 
 int serve_main(int argc, char **argv)
 {
-    struct daemon d = { .agent_fd = -EBADF };
+    struct daemon d = {.agent_fd = -EBADF};
     int r, lock_fd = -EBADF;
     config_defaults(&d.cfg);
     r = parse_args(argc, argv, &d.cfg);
@@ -323,7 +331,7 @@ int serve_main(int argc, char **argv)
         r = -EPERM;
         goto out;
     }
-    struct sigaction sa = { .sa_handler = SIG_IGN };
+    struct sigaction sa = {.sa_handler = SIG_IGN};
     (void) sigaction(SIGPIPE, &sa, NULL);
     umask(022);
 
@@ -407,7 +415,7 @@ int build_base_main(int argc, char **argv)
         log_error("usage: sbx internal build-base --layers-dir DIR");
         return 2;
     }
-    struct errbuf err = { { 0 } };
+    struct errbuf err = {{0}};
     int r = template_base_build(layers, STDOUT_FILENO, &err);
     if (r < 0) {
         log_error_errno(r, "building the base template failed: %s", err.msg);

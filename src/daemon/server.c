@@ -101,7 +101,7 @@ static void conn_timer_start(struct conn *c, usec_t timeout)
 static void conn_request_reset(struct conn *c)
 {
     buf_release(&c->req.body);
-    c->req = (struct request){ .conn = c };
+    c->req = (struct request){.conn = c};
     buf_init(&c->req.body, SERVER_BODY_MAX);
     c->in_request = false;
     c->request_complete = false;
@@ -267,8 +267,8 @@ void conn_respond(struct conn *c, unsigned status, const char *const *headers, c
         (void) buf_append(&out, body, len);
     (void) conn_write(c, out.data, out.len);
     buf_release(&out);
-    log_debug("request %" PRIu64 " %s %s -> %u", c->req.id,
-              c->req.head ? c->req.head->method : "-", c->req.head ? c->req.head->url : "-", status);
+    log_debug("request %" PRIu64 " %s %s -> %u", c->req.id, c->req.head ? c->req.head->method : "-",
+              c->req.head ? c->req.head->url : "-", status);
     conn_finish_response(c, keep);
 }
 
@@ -276,7 +276,7 @@ void conn_respond_error(struct conn *c, unsigned status, const char *message)
 {
     json_t *j = json_pack("{s:i,s:s}", "code", (int) status, "message", message);
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    static const char *const headers[] = { "Content-Type", "application/json", NULL };
+    static const char *const headers[] = {"Content-Type", "application/json", NULL};
     conn_respond(c, status, headers, body ? body : "{}", body ? strlen(body) : 2);
     free(body);
     json_decref(j);
@@ -493,7 +493,7 @@ static int parse_listen(const char *addr, struct sockaddr_storage *ret)
 int server_new(uv_loop_t *loop, const char *listen_addr, const struct server_ops *ops,
                void *userdata, struct server **ret)
 {
-    struct sockaddr_storage ss = { 0 };
+    struct sockaddr_storage ss = {0};
     int r = parse_listen(listen_addr, &ss);
     if (r < 0)
         return r;

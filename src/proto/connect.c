@@ -10,8 +10,8 @@ int connect_envelope_append(struct buf *out, uint8_t flags, const void *payload,
 {
     if (len > UINT32_MAX)
         return -EMSGSIZE;
-    uint8_t h[CONNECT_ENVELOPE_HEADER] = { flags, (uint8_t) (len >> 24), (uint8_t) (len >> 16),
-                                           (uint8_t) (len >> 8), (uint8_t) len };
+    uint8_t h[CONNECT_ENVELOPE_HEADER] = {flags, (uint8_t) (len >> 24), (uint8_t) (len >> 16),
+                                          (uint8_t) (len >> 8), (uint8_t) len};
     size_t before = out->len;
     int r = buf_append(out, h, sizeof(h));
     if (r >= 0)
@@ -64,7 +64,7 @@ static int json_string_append(struct buf *out, const char *s)
     for (size_t i = 0; r >= 0 && i < n;) {
         uint8_t c = p[i];
         if (c == '"' || c == '\\') {
-            char esc[2] = { '\\', (char) c };
+            char esc[2] = {'\\', (char) c};
             r = buf_append(out, esc, 2);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
@@ -121,35 +121,23 @@ const char *connect_code_from_errno(int error)
 {
     switch (error < 0 ? -error : error) {
     case EINVAL:
-    case EBADMSG:
-        return "invalid_argument";
-    case ENOENT:
-        return "not_found";
-    case EEXIST:
-        return "already_exists";
+    case EBADMSG: return "invalid_argument";
+    case ENOENT: return "not_found";
+    case EEXIST: return "already_exists";
     case EPERM:
-    case EACCES:
-        return "permission_denied";
+    case EACCES: return "permission_denied";
     case ENOKEY:
-    case EKEYREJECTED:
-        return "unauthenticated";
+    case EKEYREJECTED: return "unauthenticated";
     case EDQUOT:
     case ENOSPC:
     case EMSGSIZE:
-    case EUSERS:
-        return "resource_exhausted";
-    case EBUSY:
-        return "failed_precondition";
-    case EAGAIN:
-        return "unavailable";
-    case ETIMEDOUT:
-        return "deadline_exceeded";
-    case ECANCELED:
-        return "canceled";
-    case EOPNOTSUPP:
-        return "unimplemented";
-    default:
-        return "internal";
+    case EUSERS: return "resource_exhausted";
+    case EBUSY: return "failed_precondition";
+    case EAGAIN: return "unavailable";
+    case ETIMEDOUT: return "deadline_exceeded";
+    case ECANCELED: return "canceled";
+    case EOPNOTSUPP: return "unimplemented";
+    default: return "internal";
     }
 }
 
@@ -159,12 +147,22 @@ unsigned connect_code_http_status(const char *code)
         const char *code;
         unsigned status;
     } table[] = {
-        { "canceled", 499 },           { "unknown", 500 },          { "invalid_argument", 400 },
-        { "deadline_exceeded", 504 },  { "not_found", 404 },        { "already_exists", 409 },
-        { "permission_denied", 403 },  { "resource_exhausted", 429 },
-        { "failed_precondition", 400 }, { "aborted", 409 },         { "out_of_range", 400 },
-        { "unimplemented", 501 },      { "internal", 500 },         { "unavailable", 503 },
-        { "data_loss", 500 },          { "unauthenticated", 401 },
+        {"canceled", 499},
+        {"unknown", 500},
+        {"invalid_argument", 400},
+        {"deadline_exceeded", 504},
+        {"not_found", 404},
+        {"already_exists", 409},
+        {"permission_denied", 403},
+        {"resource_exhausted", 429},
+        {"failed_precondition", 400},
+        {"aborted", 409},
+        {"out_of_range", 400},
+        {"unimplemented", 501},
+        {"internal", 500},
+        {"unavailable", 503},
+        {"data_loss", 500},
+        {"unauthenticated", 401},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(table[i].code, code) == 0)
@@ -189,7 +187,7 @@ int connect_timeout_parse(const char *s, uint64_t *ret_ms)
 
 void connect_reader_init(struct connect_reader *r, size_t max_payload)
 {
-    *r = (struct connect_reader){ 0 };
+    *r = (struct connect_reader){0};
     buf_init(&r->payload, max_payload);
 }
 
@@ -207,8 +205,7 @@ bool connect_reader_idle(const struct connect_reader *r)
     return r->header_len == 0 || (r->header_len == CONNECT_ENVELOPE_HEADER && r->need == 0);
 }
 
-int connect_reader_feed(struct connect_reader *r, const uint8_t *data, size_t len,
-                        size_t *ret_used)
+int connect_reader_feed(struct connect_reader *r, const uint8_t *data, size_t len, size_t *ret_used)
 {
     size_t used = 0;
     /* A completed envelope stays readable until the next call; start a new one now. */

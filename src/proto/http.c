@@ -239,10 +239,8 @@ static int reader_error(struct http_reader *r)
     if (r->cb_error < 0)
         return r->cb_error;
     switch (HTTP_PARSER_ERRNO(&r->parser)) {
-    case HPE_HEADER_OVERFLOW:
-        return -EMSGSIZE;
-    default:
-        return -EBADMSG;
+    case HPE_HEADER_OVERFLOW: return -EMSGSIZE;
+    default: return -EBADMSG;
     }
 }
 

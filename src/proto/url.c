@@ -21,11 +21,11 @@ void url_split(struct slice url, struct slice *ret_path, struct slice *ret_query
     }
     const uint8_t *q = memchr(p, '?', (size_t) (end - p));
     if (q) {
-        *ret_path = (struct slice){ p, (size_t) (q - p) };
-        *ret_query = (struct slice){ q + 1, (size_t) (end - q - 1) };
+        *ret_path = (struct slice){p, (size_t) (q - p)};
+        *ret_query = (struct slice){q + 1, (size_t) (end - q - 1)};
     } else {
-        *ret_path = (struct slice){ p, (size_t) (end - p) };
-        *ret_query = (struct slice){ end, 0 };
+        *ret_path = (struct slice){p, (size_t) (end - p)};
+        *ret_query = (struct slice){end, 0};
     }
 }
 
@@ -81,9 +81,9 @@ int url_query_get(struct slice query, const char *name, char *out, size_t out_si
         const uint8_t *key_end = eq ? eq : item_end;
         /* Names are compared after decoding, since clients may encode them. */
         char key[256];
-        int k = url_decode((struct slice){ p, (size_t) (key_end - p) }, true, key, sizeof(key));
+        int k = url_decode((struct slice){p, (size_t) (key_end - p)}, true, key, sizeof(key));
         if (k >= 0 && (size_t) k == nlen && memcmp(key, name, nlen) == 0) {
-            struct slice v = eq ? (struct slice){ eq + 1, (size_t) (item_end - eq - 1) } : SLICE_NULL;
+            struct slice v = eq ? (struct slice){eq + 1, (size_t) (item_end - eq - 1)} : SLICE_NULL;
             if (!eq)
                 v.ptr = item_end;
             int r = url_decode(v, true, out, out_size);
@@ -107,7 +107,7 @@ int url_path_segments(struct slice path, struct slice *segs, size_t max)
         const uint8_t *seg_end = s ? s : end;
         if (n >= max)
             return -EMSGSIZE;
-        segs[n++] = (struct slice){ p, (size_t) (seg_end - p) };
+        segs[n++] = (struct slice){p, (size_t) (seg_end - p)};
         if (!s)
             break;
         p = s + 1;
@@ -115,7 +115,7 @@ int url_path_segments(struct slice path, struct slice *segs, size_t max)
             /* A trailing slash: keep an empty final segment so "/a/" differs from "/a". */
             if (n >= max)
                 return -EMSGSIZE;
-            segs[n++] = (struct slice){ p, 0 };
+            segs[n++] = (struct slice){p, 0};
             break;
         }
     }
@@ -142,14 +142,14 @@ int url_metadata_filter_parse(const char *param, char *storage, size_t storage_s
             return -EBADMSG;
         if (n >= max)
             return -EMSGSIZE;
-        int k = url_decode((struct slice){ (const uint8_t *) p, (size_t) (eq - p) }, true,
+        int k = url_decode((struct slice){(const uint8_t *) p, (size_t) (eq - p)}, true,
                            storage + used, storage_size - used);
         if (k < 0)
             return k;
         keys[n] = storage + used;
         used += (size_t) k + 1;
-        k = url_decode((struct slice){ (const uint8_t *) eq + 1, (size_t) (item_end - eq - 1) },
-                       true, storage + used, storage_size - used);
+        k = url_decode((struct slice){(const uint8_t *) eq + 1, (size_t) (item_end - eq - 1)}, true,
+                       storage + used, storage_size - used);
         if (k < 0)
             return k;
         values[n] = storage + used;

@@ -76,8 +76,8 @@ int proxy_route(const struct http_head *head, struct proxy_target *ret)
 
 bool proxy_path_is_internal(const char *url)
 {
-    static const char *const internal[] = { "/init",    "/freeze", "/unfreeze", "/collapse",
-                                            "/fsfreeze", "/fsthaw" };
+    static const char *const internal[] = {"/init",     "/freeze",   "/unfreeze",
+                                           "/collapse", "/fsfreeze", "/fsthaw"};
     /* Normalise as the agent does: absolute-form targets lose their authority, repeated
      * leading slashes collapse, a fragment is not part of the path. */
     struct slice path, query;
@@ -97,9 +97,9 @@ bool proxy_path_is_internal(const char *url)
 
 static bool header_dropped(const char *name)
 {
-    static const char *const dropped[] = { "Connection", "Keep-Alive", "Proxy-Connection",
-                                           "Proxy-Authorization", "E2b-Sandbox-Id",
-                                           "E2b-Sandbox-Port" };
+    static const char *const dropped[] = {"Connection",       "Keep-Alive",
+                                          "Proxy-Connection", "Proxy-Authorization",
+                                          "E2b-Sandbox-Id",   "E2b-Sandbox-Port"};
     for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
         if (strcasecmp(name, dropped[i]) == 0)
             return true;

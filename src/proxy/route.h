@@ -32,8 +32,8 @@ bool proxy_path_is_internal(const char *url);
 /* Writes the request line and headers for the upstream, dropping our routing headers and
  * hop-by-hop headers that do not apply to the new connection (Connection, Keep-Alive,
  * Proxy-*; "Connection: Upgrade" is kept for upgrades). Each forwarded request gets its own
- * upstream connection, closed by the proxy after the response. Transfer-Encoding and Content-Length are kept: the body is forwarded
- * with the same framing. */
+ * upstream connection, closed by the proxy after the response. Transfer-Encoding and Content-Length
+ * are kept: the body is forwarded with the same framing. */
 int proxy_encode_request_head(const struct http_head *head, struct buf *out);
 
 /* Appends one chunk of chunked transfer encoding ("<hex>\r\n<data>\r\n"); len 0 is skipped. */

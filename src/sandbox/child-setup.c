@@ -57,17 +57,17 @@ const char *child_step_to_string(enum child_step step)
 
 _Noreturn static void child_fail(const struct child_args *a, enum child_step step, int error)
 {
-    struct child_error e = { .step = step, .error = error > 0 ? error : EIO };
+    struct child_error e = {.step = step, .error = error > 0 ? error : EIO};
     (void) !write(a->error_fd, &e, sizeof(e));
     _exit(127);
 }
 
 /* Accepts both conventions: -1 with errno (syscalls) and a negative errno (our helpers). */
-#define TRY(step, expr)                                                                        \
-    do {                                                                                       \
-        int _r = (int) (expr);                                                                 \
-        if (_r < 0)                                                                            \
-            child_fail(a, (step), _r == -1 ? errno : -_r);                                     \
+#define TRY(step, expr)                                    \
+    do {                                                   \
+        int _r = (int) (expr);                             \
+        if (_r < 0)                                        \
+            child_fail(a, (step), _r == -1 ? errno : -_r); \
     } while (0)
 
 static int ensure_dir(const char *path, mode_t mode)
@@ -90,8 +90,8 @@ static int bind_readonly(const char *path)
 {
     if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
         return errno == ENOENT ? 0 : -1;
-    return mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 NULL);
+    return mount(NULL, path, NULL,
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
 static void child_mount_proc(const struct child_args *a)
@@ -113,7 +113,7 @@ static void child_mount_sys(const struct child_args *a)
 
 static void child_mount_dev(const struct child_args *a)
 {
-    static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
     char src[32] = "/dev/", dst[32] = "dev/";
 
     TRY(CHILD_STEP_DEV, ensure_dir("dev", 0755));
@@ -132,8 +132,8 @@ static void child_mount_dev(const struct child_args *a)
                               "newinstance,ptmxmode=0666,mode=0620,gid=5"));
     TRY(CHILD_STEP_DEV, symlink("pts/ptmx", "dev/ptmx"));
     TRY(CHILD_STEP_DEV, ensure_dir("dev/shm", 01777));
-    TRY(CHILD_STEP_DEV, mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
-                              "mode=1777,size=65536k"));
+    TRY(CHILD_STEP_DEV,
+        mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k"));
     TRY(CHILD_STEP_DEV, ensure_dir("dev/mqueue", 0755));
     TRY(CHILD_STEP_DEV, symlink("/proc/self/fd", "dev/fd"));
     TRY(CHILD_STEP_DEV, symlink("/proc/self/fd/0", "dev/stdin"));
@@ -145,14 +145,14 @@ static void child_mount_dev(const struct child_args *a)
 static void child_mask(const struct child_args *a)
 {
     static const char *const masked_files[] = {
-        "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list", "proc/timer_stats",
-        "proc/sched_debug", "proc/interrupts", "proc/kallsyms", "proc/config.gz",
-        "proc/sysrq-trigger", "proc/kmsg", "proc/vmallocinfo",
+        "proc/kcore",       "proc/keys",          "proc/latency_stats", "proc/timer_list",
+        "proc/timer_stats", "proc/sched_debug",   "proc/interrupts",    "proc/kallsyms",
+        "proc/config.gz",   "proc/sysrq-trigger", "proc/kmsg",          "proc/vmallocinfo",
     };
-    static const char *const masked_dirs[] = { "proc/acpi", "proc/scsi", "proc/driver",
-                                               "sys/firmware", "sys/kernel/debug",
-                                               "sys/kernel/security", "sys/fs/cgroup" };
-    static const char *const readonly[] = { "proc/bus", "proc/fs", "proc/irq", "proc/sys" };
+    static const char *const masked_dirs[] = {
+        "proc/acpi",        "proc/scsi",           "proc/driver",  "sys/firmware",
+        "sys/kernel/debug", "sys/kernel/security", "sys/fs/cgroup"};
+    static const char *const readonly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/sys"};
 
     for (size_t i = 0; i < sizeof(masked_files) / sizeof(masked_files[0]); i++)
         if (mount("dev/null", masked_files[i], NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
@@ -220,7 +220,7 @@ static void child_arrange_fds(const struct child_args *a)
 {
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     TRY(CHILD_STEP_FDS, devnull);
-    int src[5] = { devnull, a->log_fd, a->log_fd, a->listen_fd, a->config_fd };
+    int src[5] = {devnull, a->log_fd, a->log_fd, a->listen_fd, a->config_fd};
     int high[5];
     for (int i = 0; i < 5; i++)
         TRY(CHILD_STEP_FDS, high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 100));
@@ -243,7 +243,7 @@ _Noreturn void child_run(const struct child_args *a)
     (void) close(a->sync_fd);
 
     /* Default signal dispositions: the daemon's handlers mean nothing here. */
-    struct sigaction sa = { .sa_handler = SIG_DFL };
+    struct sigaction sa = {.sa_handler = SIG_DFL};
     for (int sig = 1; sig < _NSIG; sig++)
         (void) sigaction(sig, &sa, NULL);
     sigset_t none;

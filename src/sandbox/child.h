@@ -30,7 +30,7 @@ enum child_step {
 };
 
 struct child_error {
-    int32_t step; /* enum child_step */
+    int32_t step;  /* enum child_step */
     int32_t error; /* positive errno */
 };
 

@@ -117,7 +117,8 @@ int net_host_connected_subnets(struct net_config *cfg)
             }
             uint32_t m = ntohl(mask);
             uint8_t prefix = (uint8_t) __builtin_popcount(m);
-            cfg->block[cfg->n_block++] = (struct net_cidr){ .addr = ntohl(dst) & m, .prefix = prefix };
+            cfg->block[cfg->n_block++] =
+                (struct net_cidr){.addr = ntohl(dst) & m, .prefix = prefix};
             added++;
         }
         line = strchr(line, '\n');

@@ -26,9 +26,9 @@
  * listed: the host's own connected subnets, whatever their range, are added at start-up
  * (net_config.block). */
 static const char *const blocked_ranges[] = {
-    "0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10", "127.0.0.0/8",    "169.254.0.0/16",
-    "172.16.0.0/12",  "192.0.0.0/24",  "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
-    "240.0.0.0/4",
+    "0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10", "127.0.0.0/8",
+    "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",  "192.168.0.0/16",
+    "198.18.0.0/15",  "224.0.0.0/4",   "240.0.0.0/4",
 };
 
 static int format_sets(const struct net_config *cfg, struct buf *out)
@@ -53,7 +53,8 @@ static int format_sets(const struct net_config *cfg, struct buf *out)
     for (size_t i = 0; r >= 0 && i < ELEMENTSOF(blocked_ranges); i++)
         r = buf_printf(out, "%s %s", i ? "," : "", blocked_ranges[i]);
     for (size_t i = 0; r >= 0 && i < cfg->n_block; i++)
-        r = buf_printf(out, ", %s/%u", net_ipv4_format(cfg->block[i].addr, a), cfg->block[i].prefix);
+        r = buf_printf(out, ", %s/%u", net_ipv4_format(cfg->block[i].addr, a),
+                       cfg->block[i].prefix);
     if (r >= 0)
         r = buf_append_str(out, " }\n\t}\n");
     if (r < 0)

@@ -29,7 +29,8 @@ static int sys_mount_setattr(int dfd, const char *path, unsigned flags, struct m
     return (int) syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr));
 }
 
-static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to, unsigned flags)
+static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to,
+                          unsigned flags)
 {
     return (int) syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
 }
@@ -37,8 +38,8 @@ static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char
 /* Attaches an idmapped, read-only clone of layer at target. */
 static int layer_mount_idmapped(const char *layer, const char *target, int userns_fd)
 {
-    _cleanup_close_ int fd = NEG_ERRNO(
-        sys_open_tree(AT_FDCWD, layer, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    _cleanup_close_ int fd =
+        NEG_ERRNO(sys_open_tree(AT_FDCWD, layer, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (fd < 0)
         return fd;
     struct mount_attr attr = {
@@ -60,7 +61,8 @@ int rootfs_mount_disk(const char *state_dir, uid_t uid_base, uint64_t disk_bytes
         path_join(upper, sizeof(upper), upper_mnt, "upper") < 0 ||
         path_join(work, sizeof(work), upper_mnt, "work") < 0)
         return errbuf_set(reterr, -ENAMETOOLONG, "sandbox directory path too long");
-    if ((mkdir(upper_mnt, 0700) < 0 && errno != EEXIST) || (mkdir(rootfs, 0755) < 0 && errno != EEXIST))
+    if ((mkdir(upper_mnt, 0700) < 0 && errno != EEXIST) ||
+        (mkdir(rootfs, 0755) < 0 && errno != EEXIST))
         return errbuf_set(reterr, -errno, "cannot create sandbox directories: %s", strerror(errno));
 
     char opts[128];

@@ -91,7 +91,8 @@ int sandbox_spawn(const struct sandbox_spawn_spec *spec, struct sandbox_proc *re
         return r;
     char log_path[4200];
     (void) snprintf(log_path, sizeof(log_path), "%s/upper/agent.log", spec->state_dir);
-    log_fd = NEG_ERRNO(open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    log_fd =
+        NEG_ERRNO(open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (log_fd < 0) {
         (void) rootfs_unmount(spec->state_dir);
         return errbuf_set(reterr, log_fd, "cannot create the agent's log: %s", strerror(-log_fd));
@@ -130,8 +131,8 @@ int sandbox_spawn(const struct sandbox_spawn_spec *spec, struct sandbox_proc *re
     };
     int child_pidfd = -1;
     struct clone_args ca = {
-        .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
-                 CLONE_PIDFD,
+        .flags =
+            CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD,
         .pidfd = (uint64_t) (uintptr_t) &child_pidfd,
         .exit_signal = SIGCHLD,
     };

@@ -28,25 +28,25 @@ typedef int (*sandbox_prepare_fn)(pid_t pid, int pidfd, int netns_fd, void *user
                                   struct errbuf *reterr);
 
 struct sandbox_spawn_spec {
-    const char *id;       /* sandbox ID, for messages */
-    const char *hostname; /* UTS hostname inside */
-    const char *state_dir; /* existing host directory owned by the daemon */
+    const char *id;            /* sandbox ID, for messages */
+    const char *hostname;      /* UTS hostname inside */
+    const char *state_dir;     /* existing host directory owned by the daemon */
     const char *const *layers; /* absolute layer directories, bottom first */
     size_t n_layers;
-    uid_t uid_base; /* host uid/gid of root inside */
+    uid_t uid_base;     /* host uid/gid of root inside */
     uint32_t uid_count; /* ids mapped, normally 65536 */
     uint64_t disk_bytes;
-    int cgroup_fd; /* cgroup v2 directory for CLONE_INTO_CGROUP, or -1 */
+    int cgroup_fd;              /* cgroup v2 directory for CLONE_INTO_CGROUP, or -1 */
     sandbox_prepare_fn prepare; /* may be NULL */
     void *prepare_userdata;
     const struct sock_fprog *seccomp; /* may be NULL (tests only) */
-    unsigned cap_last_cap; /* from /proc/sys/kernel/cap_last_cap */
-    const struct rlimits *rlimits; /* from rlimits_prepare() */
-    int agent_fd;  /* executable of the agent, opened O_RDONLY|O_CLOEXEC */
+    unsigned cap_last_cap;            /* from /proc/sys/kernel/cap_last_cap */
+    const struct rlimits *rlimits;    /* from rlimits_prepare() */
+    int agent_fd;                     /* executable of the agent, opened O_RDONLY|O_CLOEXEC */
     char *const *agent_argv;
     char *const *agent_envp;
-    int listen_fd; /* becomes fd 3 of the agent */
-    int config_fd; /* becomes fd 4 of the agent */
+    int listen_fd;           /* becomes fd 3 of the agent */
+    int config_fd;           /* becomes fd 4 of the agent */
     const char *resolv_conf; /* content of /etc/resolv.conf, NULL to leave the template's */
     const char *hosts;       /* content of /etc/hosts, NULL to leave the template's */
 };

@@ -25,9 +25,9 @@
 
 #include "common/banned.h"
 
-#define SANDBOX_COLUMNS                                                                            \
-    "id, team_id, template_id, alias, state, started_at, end_at, cpu_count, memory_mb, disk_mb,"   \
-    " metadata, env, secure, allow_internet, auto_pause, auto_resume, access_token,"               \
+#define SANDBOX_COLUMNS                                                                          \
+    "id, team_id, template_id, alias, state, started_at, end_at, cpu_count, memory_mb, disk_mb," \
+    " metadata, env, secure, allow_internet, auto_pause, auto_resume, access_token,"             \
     " envd_version, network, pid, pid_start_time, uid_base, net_index"
 
 static bool sandbox_state_valid(const char *state)
@@ -534,7 +534,7 @@ void store_sandbox_release(struct store_sandbox *sb)
     free(sb->access_token);
     free(sb->envd_version);
     free(sb->network_json);
-    *sb = (struct store_sandbox){ 0 };
+    *sb = (struct store_sandbox){0};
 }
 
 struct store_sandbox *store_sandbox_free(struct store_sandbox *sb)

@@ -13,8 +13,8 @@
 
 #include "common/banned.h"
 
-#define TEMPLATE_COLUMNS                                                                           \
-    "id, alias, team_id, layers, config, cpu_count, memory_mb, disk_mb, envd_version, status,"     \
+#define TEMPLATE_COLUMNS                                                                       \
+    "id, alias, team_id, layers, config, cpu_count, memory_mb, disk_mb, envd_version, status," \
     " message, public, created_at, updated_at"
 
 static bool template_status_valid(const char *status)
@@ -230,7 +230,7 @@ void store_template_release(struct store_template *t)
     free(t->envd_version);
     free(t->status);
     free(t->message);
-    *t = (struct store_template){ 0 };
+    *t = (struct store_template){0};
 }
 
 struct store_template *store_template_free(struct store_template *t)

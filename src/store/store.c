@@ -117,29 +117,20 @@ int store_error(struct store *s, int rc, const char *what)
               rc);
     switch (rc) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_UNIQUE:
-        return -EEXIST;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return -ENOENT;
+    case SQLITE_CONSTRAINT_UNIQUE: return -EEXIST;
+    case SQLITE_CONSTRAINT_FOREIGNKEY: return -ENOENT;
     case SQLITE_CONSTRAINT_CHECK:
     case SQLITE_CONSTRAINT_NOTNULL:
-    case SQLITE_CONSTRAINT_DATATYPE:
-        return -EINVAL;
-    default:
-        break;
+    case SQLITE_CONSTRAINT_DATATYPE: return -EINVAL;
+    default: break;
     }
     switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EAGAIN;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_TOOBIG:
-        return -EMSGSIZE;
-    default:
-        return -EIO;
+    case SQLITE_LOCKED: return -EAGAIN;
+    case SQLITE_FULL: return -ENOSPC;
+    case SQLITE_NOMEM: return -ENOMEM;
+    case SQLITE_TOOBIG: return -EMSGSIZE;
+    default: return -EIO;
     }
 }
 

@@ -64,7 +64,7 @@ void base_ca_list_release(struct base_ca_list *l)
         free(l->files[i].data);
     }
     free(l->files);
-    *l = (struct base_ca_list){ 0 };
+    *l = (struct base_ca_list){0};
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -125,7 +125,7 @@ static int ca_collect_dir(int dfd, const char *prefix, int depth, struct base_ca
             break;
         }
         l->files = xreallocarray(l->files, l->n + 1, sizeof(*l->files));
-        l->files[l->n++] = (struct base_ca_file){ TAKE_PTR(rel), data, len };
+        l->files[l->n++] = (struct base_ca_file){TAKE_PTR(rel), data, len};
     }
     (void) closedir(d);
     return r;
@@ -139,7 +139,7 @@ static int ca_file_cmp(const void *a, const void *b)
 
 int base_ca_collect(const char *ca_dir, struct base_ca_list *ret)
 {
-    struct base_ca_list l = { 0 };
+    struct base_ca_list l = {0};
     int dfd = open(ca_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         if (errno != ENOENT)

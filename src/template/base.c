@@ -123,7 +123,7 @@ static const char *const base_customize_hooks[] = {
 
 /* Where mmdebstrap is looked for; the environment it runs with. */
 #define BASE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-static const char *const base_path_dirs[] = { "/usr/bin", "/usr/local/bin", "/usr/sbin" };
+static const char *const base_path_dirs[] = {"/usr/bin", "/usr/local/bin", "/usr/sbin"};
 static const char *const base_env_passthrough[] = {
     "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
 };
@@ -226,7 +226,7 @@ static void output_pump(struct base_output *o, int fd, int pidfd)
     bool exited = false;
     for (;;) {
         if (!exited && pidfd >= 0) {
-            struct pollfd p[2] = { { fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+            struct pollfd p[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
             if (poll(p, 2, -1) < 0) {
                 if (errno == EINTR)
                     continue;
@@ -271,7 +271,7 @@ static void output_pump(struct base_output *o, int fd, int pidfd)
 static int base_spawn(const char *exe, char *const argv[], char *const envp[], int keep_fd,
                       bool new_mountns, struct base_output *o)
 {
-    int out[2] = { -EBADF, -EBADF }, err[2] = { -EBADF, -EBADF };
+    int out[2] = {-EBADF, -EBADF}, err[2] = {-EBADF, -EBADF};
     _cleanup_close_ int devnull = NEG_ERRNO(open("/dev/null", O_RDWR | O_CLOEXEC));
     if (devnull < 0)
         return devnull;
@@ -285,7 +285,7 @@ static int base_spawn(const char *exe, char *const argv[], char *const envp[], i
     }
     /* The child dup2()s onto 0, 1 and 2: nothing it still needs may live there (a caller
      * started with closed standard fds would get its pipe clobbered). */
-    int *fds[] = { &devnull, &out[0], &out[1], &err[0], &err[1] };
+    int *fds[] = {&devnull, &out[0], &out[1], &err[0], &err[1]};
     for (size_t i = 0; i < ELEMENTSOF(fds); i++)
         if (*fds[i] <= STDERR_FILENO) {
             int moved = fcntl(*fds[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
@@ -305,7 +305,7 @@ static int base_spawn(const char *exe, char *const argv[], char *const envp[], i
     if (pid == 0) {
         /* Child: async-signal-safe calls only until execve. */
         int e = 0;
-        struct sigaction sa = { .sa_handler = SIG_DFL };
+        struct sigaction sa = {.sa_handler = SIG_DFL};
         sigset_t none;
         (void) sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
@@ -503,8 +503,8 @@ static int status_to_error(int status, const struct base_output *o, struct errbu
 /* mmdebstrap's version line ("mmdebstrap 1.3.5"), or "unknown". */
 static char *mmdebstrap_version(const char *exe, char *const envp[])
 {
-    char *const argv[] = { (char *) "mmdebstrap", (char *) "--version", NULL };
-    struct base_output o = { .progress_fd = -EBADF };
+    char *const argv[] = {(char *) "mmdebstrap", (char *) "--version", NULL};
+    struct base_output o = {.progress_fd = -EBADF};
     int status = base_spawn(exe, argv, envp, -EBADF, /* new_mountns= */ false, &o);
     if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !o.first[0])
         return xstrdup("unknown");
@@ -542,7 +542,7 @@ static int base_run(const struct template_base_config *cfg, const char *layers_d
                   cas->n, tmp);
 
     usec_t started_rt = now_realtime(), started = now_monotonic();
-    struct base_output o = { .progress_fd = progress_fd };
+    struct base_output o = {.progress_fd = progress_fd};
     int status = base_spawn(exe, argv, envp, lock_fd, /* new_mountns= */ true, &o);
     usec_t duration = now_monotonic() - started;
     if (status < 0)

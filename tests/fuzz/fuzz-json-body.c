@@ -30,7 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                         \
     } while (0)
 
-
 /* Bracket depth of valid JSON text, counted outside strings. */
 static size_t text_depth(const uint8_t *p, size_t n)
 {

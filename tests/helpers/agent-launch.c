@@ -49,10 +49,10 @@ static void move_fd(int fd, int target)
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "config-json", required_argument, NULL, 'j' },
-        { "no-listen-fd", no_argument, NULL, 'L' },
-        { "no-config-fd", no_argument, NULL, 'C' },
+        {"config", required_argument, NULL, 'c'},
+        {"config-json", required_argument, NULL, 'j'},
+        {"no-listen-fd", no_argument, NULL, 'L'},
+        {"no-config-fd", no_argument, NULL, 'C'},
         {},
     };
     const char *config_file = NULL, *config_json = "{}";
@@ -60,20 +60,11 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0) {
         switch (c) {
-        case 'c':
-            config_file = optarg;
-            break;
-        case 'j':
-            config_json = optarg;
-            break;
-        case 'L':
-            no_listen = true;
-            break;
-        case 'C':
-            no_config = true;
-            break;
-        default:
-            usage();
+        case 'c': config_file = optarg; break;
+        case 'j': config_json = optarg; break;
+        case 'L': no_listen = true; break;
+        case 'C': no_config = true; break;
+        default: usage();
         }
     }
     if (argc - optind < 2)
@@ -105,7 +96,7 @@ int main(int argc, char **argv)
         int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (s < 0)
             die("socket");
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
         if (strlen(sock_path) >= sizeof(addr.sun_path)) {
             errno = ENAMETOOLONG;
             die(sock_path);

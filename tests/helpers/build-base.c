@@ -37,7 +37,7 @@ int main(int argc, char **argv)
         layers_dir = "build/cache/layers";
 
     /* Progress goes to stderr; a closed reader must not kill the build half-way. */
-    struct sigaction sa = { .sa_handler = SIG_IGN };
+    struct sigaction sa = {.sa_handler = SIG_IGN};
     (void) sigaction(SIGPIPE, &sa, NULL);
 
     char name[LAYER_NAME_LEN + 1];
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
         printf("%s\n", name);
         return 0;
     }
-    struct errbuf err = { { 0 } };
+    struct errbuf err = {{0}};
     r = template_base_build(layers_dir, STDERR_FILENO, &err);
     if (r < 0) {
         fprintf(stderr, "build-base: %s\n", err.msg[0] ? err.msg : strerror(-r));

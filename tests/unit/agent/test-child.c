@@ -37,7 +37,7 @@ static int reap_n(struct child_registry *reg, int n, bool *ret_none)
     for (int i = 0; i < 5000 && total < n && !none; i++) {
         total += child_registry_reap(reg, &none);
         if (total < n && !none) {
-            struct timespec ts = { 0, 1000 * 1000 };
+            struct timespec ts = {0, 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }

@@ -46,12 +46,12 @@ TEST(config_defaults)
 
 TEST(config_all_keys)
 {
-    struct agent_config *c = parse_ok(
-        "{\"sandboxID\":\"i1\",\"templateID\":\"base\",\"accessToken\":\"tok\","
-        "\"defaultUser\":\"root\",\"defaultWorkdir\":\"/srv\",\"envdVersion\":\"0.5.0\","
-        "\"envVars\":{\"A\":\"1\",\"B\":\"x y\",\"E2B_SANDBOX_ID\":\"evil\","
-        "\"E2B_SANDBOX\":\"no\"},"
-        "\"somethingNew\":{\"nested\":[1,2,3]}}");
+    struct agent_config *c =
+        parse_ok("{\"sandboxID\":\"i1\",\"templateID\":\"base\",\"accessToken\":\"tok\","
+                 "\"defaultUser\":\"root\",\"defaultWorkdir\":\"/srv\",\"envdVersion\":\"0.5.0\","
+                 "\"envVars\":{\"A\":\"1\",\"B\":\"x y\",\"E2B_SANDBOX_ID\":\"evil\","
+                 "\"E2B_SANDBOX\":\"no\"},"
+                 "\"somethingNew\":{\"nested\":[1,2,3]}}");
     ASSERT_STREQ(c->sandbox_id, "i1");
     ASSERT_STREQ(c->template_id, "base");
     ASSERT_STREQ(c->access_token, "tok");

@@ -19,8 +19,8 @@
 #include <sanitizer/lsan_interface.h>
 #define CHECK_LEAKS() ASSERT_EQ(__lsan_do_recoverable_leak_check(), 0)
 #else
-#define CHECK_LEAKS()                                                                          \
-    do {                                                                                       \
+#define CHECK_LEAKS() \
+    do {              \
     } while (0)
 #endif
 
@@ -42,8 +42,8 @@ static struct {
     bool client_eof;
     struct http_reader *reader;
     struct response resp[MAX_RESPONSES];
-    size_t n_resp;  /* heads seen */
-    size_t n_done;  /* complete responses */
+    size_t n_resp;               /* heads seen */
+    size_t n_done;               /* complete responses */
     bool no_body[MAX_RESPONSES]; /* response i answers a HEAD request */
     int reader_error;
 
@@ -153,7 +153,7 @@ static void loop_step(bool pump)
     uv_run(&T.loop, UV_RUN_NOWAIT);
     if (pump)
         client_pump();
-    struct timespec ts = { 0, 200 * 1000 };
+    struct timespec ts = {0, 200 * 1000};
     nanosleep(&ts, NULL);
 }
 
@@ -254,8 +254,8 @@ static int sync_on_end(struct http_request *req)
     int n = snprintf(out, sizeof(out), "ok:%.*s", (int) b.len, (const char *) b.ptr);
     return http_response_send(req, 200, "text/plain", out, (size_t) n);
 }
-static const struct http_handler h_sync = { .name = "sync", .on_end = sync_on_end,
-                                            .on_close = on_close_record };
+static const struct http_handler h_sync = {
+    .name = "sync", .on_end = sync_on_end, .on_close = on_close_record};
 
 /* GET /async: answers 50 ms later from a timer. */
 static void async_fire(uv_timer_t *t)
@@ -270,8 +270,8 @@ static int async_on_end(struct http_request *req)
     uv_timer_start(&T.timer, async_fire, 50, 0);
     return 0;
 }
-static const struct http_handler h_async = { .name = "async", .on_end = async_on_end,
-                                             .on_close = on_close_record };
+static const struct http_handler h_async = {
+    .name = "async", .on_end = async_on_end, .on_close = on_close_record};
 
 /* GET /stream: 5 chunks, one every 5 ms, length unknown. */
 static void stream_tick(uv_timer_t *t)
@@ -301,8 +301,8 @@ static int stream_on_end(struct http_request *req)
     uv_timer_start(&T.timer, stream_tick, 5, 5);
     return 0;
 }
-static const struct http_handler h_stream = { .name = "stream", .on_end = stream_on_end,
-                                              .on_close = on_close_record };
+static const struct http_handler h_stream = {
+    .name = "stream", .on_end = stream_on_end, .on_close = on_close_record};
 
 /* GET /big: BIG_LEN bytes with Content-Length, honouring HTTP_WRITE_FULL / on_drain. */
 static void big_fill(struct http_request *req)
@@ -335,8 +335,8 @@ static void big_on_drain(struct http_request *req)
     T.drains++;
     big_fill(req);
 }
-static const struct http_handler h_big = { .name = "big", .on_end = big_on_end,
-                                           .on_drain = big_on_drain, .on_close = on_close_record };
+static const struct http_handler h_big = {
+    .name = "big", .on_end = big_on_end, .on_drain = big_on_drain, .on_close = on_close_record};
 
 /* POST /upload: streaming body; pauses after every piece and resumes 1 ms later (a slow disk). */
 static void upload_resume(uv_timer_t *t)
@@ -376,17 +376,19 @@ static int upload_on_end(struct http_request *req)
     int n = snprintf(out, sizeof(out), "%zu", T.body_bytes);
     return http_response_send(req, 200, "text/plain", out, (size_t) n);
 }
-static const struct http_handler h_upload = { .name = "upload", .on_head = upload_on_head,
-                                              .on_body = upload_on_body, .on_end = upload_on_end,
-                                              .on_close = on_close_record };
+static const struct http_handler h_upload = {.name = "upload",
+                                             .on_head = upload_on_head,
+                                             .on_body = upload_on_body,
+                                             .on_end = upload_on_end,
+                                             .on_close = on_close_record};
 
 /* GET /hang: never answers. */
 static int hang_on_end(struct http_request *req)
 {
     return 0;
 }
-static const struct http_handler h_hang = { .name = "hang", .on_end = hang_on_end,
-                                            .on_close = on_close_record };
+static const struct http_handler h_hang = {
+    .name = "hang", .on_end = hang_on_end, .on_close = on_close_record};
 
 /* GET /abort: starts a streamed response, writes a little, drops the connection. */
 static int abort_on_end(struct http_request *req)
@@ -401,27 +403,27 @@ static int abort_on_end(struct http_request *req)
     ASSERT_ERRNO(http_response_write(req, "more", 4), EPIPE);
     return 0;
 }
-static const struct http_handler h_abort = { .name = "abort", .on_end = abort_on_end,
-                                             .on_close = on_close_record };
+static const struct http_handler h_abort = {
+    .name = "abort", .on_end = abort_on_end, .on_close = on_close_record};
 
 static int fail_on_end(struct http_request *req)
 {
     return -ENOENT;
 }
-static const struct http_handler h_fail = { .name = "fail", .on_end = fail_on_end,
-                                            .on_close = on_close_record };
+static const struct http_handler h_fail = {
+    .name = "fail", .on_end = fail_on_end, .on_close = on_close_record};
 
 static int headfail_on_head(struct http_request *req)
 {
     return -EACCES;
 }
-static const struct http_handler h_headfail = { .name = "headfail", .on_head = headfail_on_head,
-                                                .on_end = fail_on_end,
-                                                .on_close = on_close_record };
+static const struct http_handler h_headfail = {.name = "headfail",
+                                               .on_head = headfail_on_head,
+                                               .on_end = fail_on_end,
+                                               .on_close = on_close_record};
 
-static const struct http_handler h_echo16 = { .name = "echo16", .max_body = 16,
-                                              .on_end = sync_on_end,
-                                              .on_close = on_close_record };
+static const struct http_handler h_echo16 = {
+    .name = "echo16", .max_body = 16, .on_end = sync_on_end, .on_close = on_close_record};
 
 static const struct http_handler *test_route(struct http_request *req, void *userdata)
 {
@@ -430,10 +432,10 @@ static const struct http_handler *test_route(struct http_request *req, void *use
         const char *path;
         const struct http_handler *h;
     } table[] = {
-        { "/sync", &h_sync },         { "/async", &h_async }, { "/stream", &h_stream },
-        { "/big", &h_big },           { "/upload", &h_upload }, { "/hang", &h_hang },
-        { "/abort", &h_abort },       { "/fail", &h_fail },   { "/headfail", &h_headfail },
-        { "/echo16", &h_echo16 },
+        {"/sync", &h_sync},     {"/async", &h_async},   {"/stream", &h_stream},
+        {"/big", &h_big},       {"/upload", &h_upload}, {"/hang", &h_hang},
+        {"/abort", &h_abort},   {"/fail", &h_fail},     {"/headfail", &h_headfail},
+        {"/echo16", &h_echo16},
     };
     for (size_t i = 0; i < ELEMENTSOF(table); i++)
         if (slice_eq_str(http_request_path(req), table[i].path))

@@ -27,8 +27,7 @@ static const char group_text[] = "root:x:0:\n"
                                  "userx:x:3000:userx,use\n"
                                  "lastgrp:x:4000:last";
 
-static struct slice S(const char *s)
-{
+static struct slice S(const char *s) {
     return slice_from_str(s);
 }
 
@@ -108,7 +107,7 @@ TEST(users_lookup_not_nul_terminated)
     /* The slice ends in the middle of the buffer: "root" must not match "rootx". */
     static const char text[] = "rootx:x:5:5::/r:/bin/sh\n";
     struct user_record *u = NULL;
-    struct slice s = { (const uint8_t *) text, 4 };
+    struct slice s = {(const uint8_t *) text, 4};
     ASSERT_ERRNO(users_lookup(s, SLICE_NULL, "root", &u), ENOENT);
     s.len = sizeof(text) - 1;
     ASSERT_OK(users_lookup(s, SLICE_NULL, "rootx", &u));

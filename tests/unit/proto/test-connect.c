@@ -46,8 +46,8 @@ TEST(envelopes_reassemble_from_single_bytes)
     ASSERT_OK(connect_end_stream_append(&wire, NULL, NULL));
     struct connect_reader r;
     connect_reader_init(&r, 1024);
-    const char *want[] = { "{\"a\":1}", "", "{}" };
-    uint8_t want_flags[] = { 0, 0, CONNECT_FLAG_END_STREAM };
+    const char *want[] = {"{\"a\":1}", "", "{}"};
+    uint8_t want_flags[] = {0, 0, CONNECT_FLAG_END_STREAM};
     size_t got = 0;
     for (size_t off = 0; off < wire.len;) {
         size_t used;
@@ -77,11 +77,11 @@ TEST(reader_limits_and_compression)
     struct connect_reader r;
     size_t used;
     connect_reader_init(&r, 4);
-    const uint8_t big[] = { 0, 0, 0, 0, 5, 'a', 'b', 'c', 'd', 'e' };
+    const uint8_t big[] = {0, 0, 0, 0, 5, 'a', 'b', 'c', 'd', 'e'};
     ASSERT_ERRNO(connect_reader_feed(&r, big, sizeof(big), &used), EMSGSIZE);
     connect_reader_release(&r);
     connect_reader_init(&r, 4);
-    const uint8_t comp[] = { 1, 0, 0, 0, 1, 'a' };
+    const uint8_t comp[] = {1, 0, 0, 0, 1, 'a'};
     ASSERT_ERRNO(connect_reader_feed(&r, comp, sizeof(comp), &used), EPROTO);
     connect_reader_release(&r);
 }
@@ -91,8 +91,8 @@ TEST(error_json_escapes_and_repairs_utf8)
     struct buf b;
     buf_init(&b, 1 << 16);
     ASSERT_OK(connect_error_json_append(&b, "not_found", "file \"a\\b\"\n\xff ok \xc3\xa9"));
-    ASSERT_STREQ((char *) b.data,
-                 "{\"code\":\"not_found\",\"message\":\"file \\\"a\\\\b\\\"\\u000a\xef\xbf\xbd ok \xc3\xa9\"}");
+    ASSERT_STREQ((char *) b.data, "{\"code\":\"not_found\",\"message\":\"file "
+                                  "\\\"a\\\\b\\\"\\u000a\xef\xbf\xbd ok \xc3\xa9\"}");
     buf_reset(&b);
     ASSERT_OK(connect_end_stream_append(&b, "deadline_exceeded", "late"));
     ASSERT_EQ(b.data[0], CONNECT_FLAG_END_STREAM);

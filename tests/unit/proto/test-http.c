@@ -40,11 +40,11 @@ static int rec_complete(void *ud)
     return 0;
 }
 
-static const struct http_reader_ops rec_ops = { rec_head, rec_body, rec_complete };
+static const struct http_reader_ops rec_ops = {rec_head, rec_body, rec_complete};
 
 TEST(request_split_across_reads_and_pipelined)
 {
-    struct rec r = { 0 };
+    struct rec r = {0};
     buf_init(&r.body, 1024);
     struct http_reader *rd = http_reader_new(HTTP_READER_REQUEST, &rec_ops, &r);
     const char *msg = "POST /sandboxes?x=1 HTTP/1.1\r\nHo"
@@ -69,10 +69,12 @@ TEST(request_split_across_reads_and_pipelined)
     ASSERT_TRUE(r.chunked);
     ASSERT_STREQ((char *) r.body.data, "hello");
     /* Paused: nothing more is consumed until resumed. */
-    ASSERT_EQ(http_reader_feed(rd, (const uint8_t *) msg + off, len - off, &used), HTTP_READER_PAUSED);
+    ASSERT_EQ(http_reader_feed(rd, (const uint8_t *) msg + off, len - off, &used),
+              HTTP_READER_PAUSED);
     ASSERT_EQ(used, 0);
     http_reader_resume(rd);
-    ASSERT_EQ(http_reader_feed(rd, (const uint8_t *) msg + off, len - off, &used), HTTP_READER_PAUSED);
+    ASSERT_EQ(http_reader_feed(rd, (const uint8_t *) msg + off, len - off, &used),
+              HTTP_READER_PAUSED);
     ASSERT_EQ(off + used, len);
     ASSERT_EQ(r.heads, 2);
     ASSERT_STREQ(r.url, "/health");
@@ -84,7 +86,7 @@ TEST(request_split_across_reads_and_pipelined)
 
 TEST(malformed_and_oversized_requests_fail)
 {
-    struct rec r = { 0 };
+    struct rec r = {0};
     buf_init(&r.body, 1024);
     size_t used;
     struct http_reader *rd = http_reader_new(HTTP_READER_REQUEST, &rec_ops, &r);
@@ -107,7 +109,7 @@ TEST(malformed_and_oversized_requests_fail)
 
 TEST(response_delimited_by_close)
 {
-    struct rec r = { 0 };
+    struct rec r = {0};
     buf_init(&r.body, 1024);
     size_t used;
     struct http_reader *rd = http_reader_new(HTTP_READER_RESPONSE, &rec_ops, &r);
@@ -173,8 +175,9 @@ TEST(metadata_filter_double_encoding)
     /* {"user":"a b", "k&":"v="} as the SDKs send it, after the first query decoding. */
     char storage[256];
     const char *k[4], *v[4];
-    ASSERT_EQ(url_metadata_filter_parse("user=a%2520b&k%2526=v%253D", storage, sizeof(storage),
-                                        k, v, 4), 2);
+    ASSERT_EQ(
+        url_metadata_filter_parse("user=a%2520b&k%2526=v%253D", storage, sizeof(storage), k, v, 4),
+        2);
     ASSERT_STREQ(k[0], "user");
     ASSERT_STREQ(v[0], "a b");
     ASSERT_STREQ(k[1], "k&");
@@ -190,7 +193,7 @@ TEST(trailers_are_dropped_and_head_stays_valid)
 {
     /* Regression: trailers used to be appended to the head buffer, which could move it under
      * the strings on_head handed out (use-after-free found by fuzz-http). */
-    struct rec r = { 0 };
+    struct rec r = {0};
     buf_init(&r.body, 1024);
     size_t used;
     struct http_reader *rd = http_reader_new(HTTP_READER_REQUEST, &rec_ops, &r);
@@ -211,7 +214,7 @@ TEST(trailers_are_dropped_and_head_stays_valid)
 
 TEST(nul_and_invalid_header_names_are_refused)
 {
-    struct rec r = { 0 };
+    struct rec r = {0};
     buf_init(&r.body, 1024);
     size_t used;
     static const char nul[] = "POST / HTTP/1.1\r\nTransfer-Encoding:\0x, chunked\r\n\r\n";

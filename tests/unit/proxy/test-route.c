@@ -15,7 +15,7 @@ static int keep_head(void *ud, const struct http_head *h)
     return 0;
 }
 
-static const struct http_reader_ops keep_ops = { .on_head = keep_head };
+static const struct http_reader_ops keep_ops = {.on_head = keep_head};
 
 /* Parses a request head; the head stays valid while p->r lives (the reader pauses). */
 static void parse(struct parsed *p, const char *text)
@@ -65,8 +65,9 @@ TEST(route_by_host)
     ASSERT_EQ(t.port, 49983);
     http_reader_free(p.r);
     /* Control-plane hosts do not look like "<port>-<id>.". */
-    const char *hosts[] = { "localhost:3000", "127.0.0.1", "api.example.com", "3000-x", "abc-def.x",
-                            "0-iabc.localhost", "49983-.localhost", "49983-iABC.localhost" };
+    const char *hosts[] = {"localhost:3000",   "127.0.0.1",           "api.example.com",
+                           "3000-x",           "abc-def.x",           "0-iabc.localhost",
+                           "49983-.localhost", "49983-iABC.localhost"};
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
         char req[256];
         snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[i]);

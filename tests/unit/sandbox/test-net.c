@@ -217,7 +217,7 @@ TEST(ruleset_text)
     while (cfg.n_allow < NET_ALLOW_MAX)
         ASSERT_OK(net_config_add_allow(&cfg, "203.0.113.80", &e));
     /* The host's connected subnets join the fixed blocked ranges. */
-    cfg.block[cfg.n_block++] = (struct net_cidr){ .addr = IP4(192, 0, 2, 0), .prefix = 24 };
+    cfg.block[cfg.n_block++] = (struct net_cidr){.addr = IP4(192, 0, 2, 0), .prefix = 24};
     struct buf b;
     buf_init(&b, NFT_RULESET_MAX);
     ASSERT_OK(nft_ruleset_format(&cfg, IP4(10, 255, 255, 53), &b));
@@ -231,9 +231,9 @@ TEST(ruleset_text)
     ASSERT_TRUE(strstr(t, "masquerade") != NULL);
     ASSERT_TRUE(strstr(t, "iifname vmap @egress_policy") != NULL);
     ASSERT_TRUE(strstr(t, "fib saddr . iif oif missing drop") != NULL);
-    const char *ranges[] = {"0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10",  "127.0.0.0/8",
-                            "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",   "192.168.0.0/16",
-                            "198.18.0.0/15",  "224.0.0.0/4",   "240.0.0.0/4",    "192.0.2.0/24"};
+    const char *ranges[] = {"0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10", "127.0.0.0/8",
+                            "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",  "192.168.0.0/16",
+                            "198.18.0.0/15",  "224.0.0.0/4",   "240.0.0.0/4",   "192.0.2.0/24"};
     const char *blocked_set = strstr(t, "set blocked_v4");
     ASSERT_TRUE(blocked_set != NULL);
     const char *blocked_end = strchr(strstr(blocked_set, "elements"), '}');

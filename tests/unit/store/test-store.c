@@ -124,7 +124,7 @@ static void insert_sandbox(struct store *s, int i, usec_t started_at, const char
 
 static struct store_sandbox_filter filter_default(void)
 {
-    return (struct store_sandbox_filter){ .team_id = STORE_DEFAULT_TEAM_ID, .limit = 100 };
+    return (struct store_sandbox_filter){.team_id = STORE_DEFAULT_TEAM_ID, .limit = 100};
 }
 
 /* Lists with f and returns the count; ids are written space-separated in order to out. */
@@ -298,7 +298,7 @@ TEST(open_concurrently)
     }
     ASSERT_OK(store_open(p, &f.s));
     ASSERT_EQ(store_schema_version(f.s), 1);
-    struct store_template t = { .id = (char *) "t", .team_id = 1, .status = (char *) "ready" };
+    struct store_template t = {.id = (char *) "t", .team_id = 1, .status = (char *) "ready"};
     ASSERT_OK(store_template_put(f.s, &t)); /* exactly one team 1 */
     fixture_close(&f);
 }
@@ -846,14 +846,14 @@ TEST(sandbox_filter_by_state_and_metadata)
     ASSERT_EQ(list_ids(f.s, &flt, ids, sizeof(ids), NULL), 5);
     flt.states = 0;
 
-#define META_CASE(key, value, expect_n, expect)                                                    \
-    do {                                                                                           \
-        const char *k_[] = { key }, *v_[] = { value };                                             \
-        flt.meta_keys = k_;                                                                        \
-        flt.meta_values = v_;                                                                      \
-        flt.n_meta = 1;                                                                            \
-        ASSERT_EQ(list_ids(f.s, &flt, ids, sizeof(ids), NULL), expect_n);                          \
-        ASSERT_STREQ(ids, expect);                                                                 \
+#define META_CASE(key, value, expect_n, expect)                           \
+    do {                                                                  \
+        const char *k_[] = {key}, *v_[] = {value};                        \
+        flt.meta_keys = k_;                                               \
+        flt.meta_values = v_;                                             \
+        flt.n_meta = 1;                                                   \
+        ASSERT_EQ(list_ids(f.s, &flt, ids, sizeof(ids), NULL), expect_n); \
+        ASSERT_STREQ(ids, expect);                                        \
     } while (0)
 
     META_CASE("user", "alice", 3, "0001 0003 0004");
@@ -872,7 +872,7 @@ TEST(sandbox_filter_by_state_and_metadata)
     META_CASE("", "", 0, "");
 
     /* Several pairs are ANDed. */
-    const char *k2[] = { "user", "env" }, *v2[] = { "alice", "prod" };
+    const char *k2[] = {"user", "env"}, *v2[] = {"alice", "prod"};
     flt.meta_keys = k2;
     flt.meta_values = v2;
     flt.n_meta = 2;
@@ -882,7 +882,7 @@ TEST(sandbox_filter_by_state_and_metadata)
     ASSERT_EQ(list_ids(f.s, &flt, ids, sizeof(ids), NULL), 1);
     ASSERT_STREQ(ids, "0004");
     flt.states = 0;
-    const char *k3[] = { "user", "env" }, *v3[] = { "alice", "dev" };
+    const char *k3[] = {"user", "env"}, *v3[] = {"alice", "dev"};
     flt.meta_keys = k3;
     flt.meta_values = v3;
     ASSERT_EQ(list_ids(f.s, &flt, ids, sizeof(ids), NULL), 0);
@@ -1016,22 +1016,22 @@ TEST(sandbox_pagination)
     insert_sandbox(f.s, 4, 200, "running", NULL);
     insert_sandbox(f.s, 2, 300, "running", NULL);
 
-    static const size_t pages_221[] = { 2, 2, 1 };
+    static const size_t pages_221[] = {2, 2, 1};
     walk_pages(f.s, false, 2, pages_221, 3, "0002 0005 0004 0003 0001");
     walk_pages(f.s, true, 2, pages_221, 3, "0001 0003 0004 0005 0002");
     /* Pages split inside the run of equal started_at. */
-    static const size_t pages_1[] = { 1, 1, 1, 1, 1 };
+    static const size_t pages_1[] = {1, 1, 1, 1, 1};
     walk_pages(f.s, true, 1, pages_1, 5, "0001 0003 0004 0005 0002");
     walk_pages(f.s, false, 1, pages_1, 5, "0002 0005 0004 0003 0001");
-    static const size_t pages_32[] = { 3, 2 };
+    static const size_t pages_32[] = {3, 2};
     walk_pages(f.s, false, 3, pages_32, 2, "0002 0005 0004 0003 0001");
     /* A limit that exactly fills the last page: no further page. */
-    static const size_t pages_5[] = { 5 };
+    static const size_t pages_5[] = {5};
     walk_pages(f.s, true, 5, pages_5, 1, "0001 0003 0004 0005 0002");
-    static const size_t pages_100[] = { 5 };
+    static const size_t pages_100[] = {5};
     walk_pages(f.s, true, 100, pages_100, 1, "0001 0003 0004 0005 0002");
     insert_sandbox(f.s, 6, 50, "running", NULL);
-    static const size_t pages_222[] = { 2, 2, 2 };
+    static const size_t pages_222[] = {2, 2, 2};
     walk_pages(f.s, true, 2, pages_222, 3, "0006 0001 0003 0004 0005 0002");
     fixture_close(&f);
 }

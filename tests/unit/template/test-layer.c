@@ -19,11 +19,11 @@
 #include "template/layer.h"
 
 /* The two strings differ (both non-NULL). */
-#define ASSERT_STRNE(a, b)                                                                         \
-    do {                                                                                           \
-        const char *_a = (a), *_b = (b);                                                           \
-        if (!_a || !_b || strcmp(_a, _b) == 0)                                                     \
-            TEST_FAIL("%s != %s: both \"%s\"", #a, #b, _a ? _a : "(null)");                        \
+#define ASSERT_STRNE(a, b)                                                  \
+    do {                                                                    \
+        const char *_a = (a), *_b = (b);                                    \
+        if (!_a || !_b || strcmp(_a, _b) == 0)                              \
+            TEST_FAIL("%s != %s: both \"%s\"", #a, #b, _a ? _a : "(null)"); \
     } while (0)
 
 #define NAME_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -252,7 +252,7 @@ TEST(base_name_depends_on_ca_contents)
 {
     char *dir = tmpdir_new();
     char *ca = xasprintf("%s/ca", dir);
-    struct template_base_config cfg = { .ca_dir = ca };
+    struct template_base_config cfg = {.ca_dir = ca};
     char missing[65], empty[65], one[65], again[65], changed[65], sub[65], noise[65];
 
     ASSERT_OK(template_base_layer_name_with(&cfg, missing));
@@ -392,7 +392,7 @@ TEST(base_sources_select_host_files)
     ASSERT_OK(pipe(p));
     ASSERT_OK(base_sources_select(dir, p[1], &v));
     close(p[1]);
-    char msg[512] = { 0 };
+    char msg[512] = {0};
     ASSERT_GE(read(p[0], msg, sizeof(msg) - 1), 1);
     close(p[0]);
     ASSERT_TRUE(strstr(msg, "vendor.list") != NULL);
@@ -418,7 +418,7 @@ TEST(base_build_returns_at_once_when_cached)
     char *dir = tmpdir_new();
     char *ca = xasprintf("%s/ca", dir), *layers = xasprintf("%s/layers", dir);
     write_text(ca, "x.crt", "X");
-    struct template_base_config cfg = { .ca_dir = ca, .apt_dir = dir };
+    struct template_base_config cfg = {.ca_dir = ca, .apt_dir = dir};
     char name[65];
     ASSERT_OK(template_base_layer_name_with(&cfg, name));
     char *tmp = NULL;
@@ -426,7 +426,7 @@ TEST(base_build_returns_at_once_when_cached)
     ASSERT_OK(layer_commit(layers, name, tmp));
 
     /* No mmdebstrap run, no root needed: the layer is there. */
-    struct errbuf err = { { 0 } };
+    struct errbuf err = {{0}};
     ASSERT_OK(template_base_build_with(&cfg, layers, -1, &err));
     ASSERT_EQ(count_prefixed(layers, LAYER_TMP_PREFIX), 0);
 
@@ -456,18 +456,18 @@ TEST(base_build_failure_leaves_nothing)
     char *ca = xasprintf("%s/ca", dir);
     write_text(apt, "sources.list", "deb file:///nonexistent/sbx-test bookworm main\n");
     write_text(ca, "x.crt", "X");
-    struct template_base_config cfg = { .ca_dir = ca, .apt_dir = apt };
+    struct template_base_config cfg = {.ca_dir = ca, .apt_dir = apt};
     int p[2];
     ASSERT_OK(pipe2(p, O_CLOEXEC));
     ASSERT_OK(fcntl(p[0], F_SETFL, O_NONBLOCK));
     ASSERT_OK(fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024));
-    struct errbuf err = { { 0 } };
+    struct errbuf err = {{0}};
     ASSERT_ERRNO(template_base_build_with(&cfg, layers, p[1], &err), EPROTO);
     close(p[1]);
     printf("# %s\n", err.msg);
     ASSERT_TRUE(strstr(err.msg, "mmdebstrap failed with exit status") != NULL);
     ASSERT_TRUE(strstr(err.msg, "E: ") != NULL);
-    char out[256] = { 0 };
+    char out[256] = {0};
     ASSERT_GE(read(p[0], out, sizeof(out) - 1), 6);
     ASSERT_TRUE(strncmp(out, "base: ", 6) == 0);
     close(p[0]);
