@@ -26,6 +26,7 @@
 #include "common/alloc.h"
 #include "common/errbuf.h"
 #include "common/macro.h"
+#include "common/signal-util.h"
 #include "common/banned.h"
 
 /* --- environment ----------------------------------------------------------------------- */
@@ -234,10 +235,7 @@ static int child_fd_above_stdio(int fd)
 _noreturn_ static void child_run(const struct process_spawn *s, int report_fd, int in, int out,
                                  int err)
 {
-    for (int sig = 1; sig < NSIG; sig++) {
-        struct sigaction sa = {.sa_handler = SIG_DFL};
-        (void) sigaction(sig, &sa, NULL);
-    }
+    signals_reset_all();
     if (setsid() < 0)
         child_fail(report_fd, STEP_SETSID);
 

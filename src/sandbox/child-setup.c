@@ -26,6 +26,7 @@
 
 #include "sandbox/caps.h"
 #include "sandbox/seccomp.h"
+#include "common/signal-util.h"
 #include "common/banned.h"
 
 static const char *const child_step_names[_CHILD_STEP_MAX] = {
@@ -242,13 +243,8 @@ _Noreturn void child_run(const struct child_args *a)
         _exit(126); /* the parent gave up on us */
     (void) close(a->sync_fd);
 
-    /* Default signal dispositions: the daemon's handlers mean nothing here. */
-    struct sigaction sa = {.sa_handler = SIG_DFL};
-    for (int sig = 1; sig < _NSIG; sig++)
-        (void) sigaction(sig, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    (void) sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Default signal dispositions and no blocked signals: the daemon's mean nothing here. */
+    signals_reset_all();
 
     TRY(CHILD_STEP_IDS, setsid());
     TRY(CHILD_STEP_IDS, setresgid(0, 0, 0));
