@@ -161,8 +161,19 @@ $(BUILD)/bench-create: bench/create/bench-create.c $(CORE_LIB)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS) -lpthread
 
-bench: all $(BUILD)/bench-create
+# The exec and files benchmarks: raw-HTTP load generators built the same way.
+$(BUILD)/bench-exec: bench/exec/bench-exec.c $(CORE_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS)
+
+$(BUILD)/bench-files: bench/files/bench-files.c $(CORE_LIB)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS) -lpthread
+
+bench: all $(BUILD)/bench-create $(BUILD)/bench-exec $(BUILD)/bench-files
 	$(Q)BUILD=$(BUILD) bench/create/run.sh
+	$(Q)BUILD=$(BUILD) bench/exec/run.sh
+	$(Q)BUILD=$(BUILD) bench/files/run.sh
 
 clean:
 	rm -rf build
