@@ -13,6 +13,7 @@
 
 #include "common/alloc.h"
 #include "common/errbuf.h"
+#include "common/fileio.h"
 #include "common/macro.h"
 #include "common/banned.h"
 
@@ -177,41 +178,7 @@ const char *agent_config_getenv(const struct agent_config *config, const char *n
 
 int agent_config_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return -errno;
-    bool positional = S_ISREG(st.st_mode);
-    if (positional && (uint64_t) st.st_size > max)
-        return -EMSGSIZE;
-
-    _cleanup_free_ char *data = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            if (cap > max)
-                return -EMSGSIZE;
-            cap = cap ? MIN(cap * 2, max + 1) : MIN((size_t) 4096, max + 1);
-            data = xreallocarray(data, cap + 1, 1);
-        }
-        ssize_t n = positional ? pread(fd, data + len, cap - len, (off_t) len)
-                               : read(fd, data + len, cap - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            break;
-        len += (size_t) n;
-        if (len > max)
-            return -EMSGSIZE;
-    }
-    if (!data)
-        data = xmalloc(1);
-    data[len] = '\0';
-    *ret = TAKE_PTR(data);
-    *ret_len = len;
-    return 0;
+    return read_fd_full(fd, max, ret, ret_len);
 }
 
 char *agent_config_env_json(const struct agent_config *config)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +18,27 @@
 #include "common/macro.h"
 #include "common/banned.h"
 
-int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size)
+int read_fd_full(int fd, size_t max, char **ret, size_t *ret_size)
 {
-    _cleanup_close_ int fd = NEG_ERRNO(openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (fd < 0)
-        return fd;
-    size_t cap = 4096, len = 0;
-    _cleanup_free_ char *data = xmalloc(cap);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    /* Regular files are read from offset 0 whatever the fd's position (a memfd someone wrote). */
+    bool positional = S_ISREG(st.st_mode);
+    if (positional && (uint64_t) st.st_size > max)
+        return -EMSGSIZE;
+
+    _cleanup_free_ char *data = NULL;
+    size_t len = 0, cap = 0;
     for (;;) {
-        if (len + 1 >= cap) {
-            if (cap > max + 1)
-                return -EFBIG;
-            cap *= 2;
-            data = xreallocarray(data, cap, 1);
+        if (len == cap) {
+            if (cap > max)
+                return -EMSGSIZE;
+            cap = cap ? MIN(cap * 2, max + 1) : MIN((size_t) 4096, max + 1);
+            data = xreallocarray(data, cap + 1, 1);
         }
-        ssize_t n = read(fd, data + len, cap - len - 1);
+        ssize_t n = positional ? pread(fd, data + len, cap - len, (off_t) len)
+                               : read(fd, data + len, cap - len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -41,13 +48,24 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
             break;
         len += (size_t) n;
         if (len > max)
-            return -EFBIG;
+            return -EMSGSIZE;
     }
-    data[len] = 0;
+    if (!data)
+        data = xmalloc(1);
+    data[len] = '\0';
+    *ret = TAKE_PTR(data);
     if (ret_size)
         *ret_size = len;
-    *ret = TAKE_PTR(data);
     return 0;
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+    _cleanup_close_ int fd = NEG_ERRNO(openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (fd < 0)
+        return fd;
+    int r = read_fd_full(fd, max, ret, ret_size);
+    return r == -EMSGSIZE ? -EFBIG : r;
 }
 
 int write_string_file_at(int dirfd, const char *path, const char *s)

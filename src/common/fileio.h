@@ -8,6 +8,10 @@
 /* Reads at most max bytes of the file at path (relative to dirfd, AT_FDCWD for none) into a new
  * NUL-terminated string; -EFBIG if larger. *ret_size excludes the NUL (may be NULL). */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
+/* Reads fd to its end (regular files from offset 0, with pread) into a new NUL-terminated
+ * string; -EMSGSIZE if it holds more than max bytes. *ret_size excludes the NUL (may be NULL).
+ * fd is borrowed. */
+int read_fd_full(int fd, size_t max, char **ret, size_t *ret_size);
 /* Writes the string to an existing file (O_WRONLY|O_TRUNC|O_CLOEXEC), in one write(2) as sysfs
  * and cgroupfs want. */
 int write_string_file_at(int dirfd, const char *path, const char *s);
