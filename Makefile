@@ -157,18 +157,18 @@ compdb:
 	$(Q)bear -- $(MAKE) -B all
 
 # The create benchmark: a raw-HTTP load generator against a daemon that run.sh starts.
-$(BUILD)/bench-create: bench/create/bench-create.c $(CORE_LIB)
+$(BUILD)/bench-create: bench/create/bench-create.c bench/common/bench-util.c $(CORE_LIB)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< bench/common/bench-util.c $(CORE_LIB) $(PKG_LIBS) -lpthread
 
 # The exec and files benchmarks: raw-HTTP load generators built the same way.
-$(BUILD)/bench-exec: bench/exec/bench-exec.c $(CORE_LIB)
+$(BUILD)/bench-exec: bench/exec/bench-exec.c bench/common/bench-util.c $(CORE_LIB)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< bench/common/bench-util.c $(CORE_LIB) $(PKG_LIBS) -lpthread
 
-$(BUILD)/bench-files: bench/files/bench-files.c $(CORE_LIB)
+$(BUILD)/bench-files: bench/files/bench-files.c bench/common/bench-util.c $(CORE_LIB)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< bench/common/bench-util.c $(CORE_LIB) $(PKG_LIBS) -lpthread
 
 bench: all $(BUILD)/bench-create $(BUILD)/bench-exec $(BUILD)/bench-files
 	$(Q)BUILD=$(BUILD) bench/create/run.sh

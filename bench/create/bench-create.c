@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/bench-util.h"
 #include "common/buf.h"
 #include "proto/http.h"
 #include "common/banned.h"
@@ -43,92 +44,11 @@ static const char *g_key = "";
 static const char *g_template = "base";
 static long g_timeout = 60;
 static FILE *g_raw;
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- samples ---- */
 
 enum phase { PH_CREATE, PH_HEALTH, PH_KILL, PH_TOTAL, PH_CP_HEALTH, PH_EXEC, _PH_MAX };
 static const char *const phase_names[] = {"create", "health", "kill", "total", "cp_health", "exec"};
-
-struct samples {
-    uint64_t *v; /* microseconds */
-    size_t n, cap;
-};
-
-static struct samples g_samples[_PH_MAX];
-static unsigned g_errors;
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static void record(enum phase p, uint64_t us)
-{
-    pthread_mutex_lock(&g_lock);
-    struct samples *s = &g_samples[p];
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 256;
-        s->v = realloc(s->v, s->cap * sizeof(*s->v));
-        if (!s->v)
-            abort();
-    }
-    s->v[s->n++] = us;
-    if (g_raw)
-        fprintf(g_raw, "%s %" PRIu64 "\n", phase_names[p], us);
-    pthread_mutex_unlock(&g_lock);
-}
-
-static void error_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void error_once(const char *fmt, ...)
-{
-    pthread_mutex_lock(&g_lock);
-    if (g_errors++ < 10) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("bench-create: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-    }
-    pthread_mutex_unlock(&g_lock);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile. */
-static double pct(const struct samples *s, double p)
-{
-    size_t rank = (size_t) ((p / 100.0) * (double) s->n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > s->n)
-        rank = s->n;
-    return (double) s->v[rank - 1] / 1000.0;
-}
-
-static void print_summary(void)
-{
-    for (int p = 0; p < _PH_MAX; p++) {
-        struct samples *s = &g_samples[p];
-        if (!s->n)
-            continue;
-        qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
-        double sum = 0;
-        for (size_t i = 0; i < s->n; i++)
-            sum += (double) s->v[i];
-        printf("%s n=%zu p50=%.2f p90=%.2f p99=%.2f max=%.2f mean=%.2f\n", phase_names[p], s->n,
-               pct(s, 50), pct(s, 90), pct(s, 99), (double) s->v[s->n - 1] / 1000.0,
-               sum / (double) s->n / 1000.0);
-    }
-    printf("errors=%u\n", g_errors);
-}
 
 /* ---- HTTP client ---- */
 
@@ -179,19 +99,9 @@ static void conn_close(struct conn *c)
 static int conn_open(struct conn *c)
 {
     conn_close(c);
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    c->fd = bench_connect(g_port, NULL);
     if (c->fd < 0)
-        return -errno;
-    int one = 1;
-    (void) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t) g_port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-        int r = -errno;
-        conn_close(c);
-        return r;
-    }
+        return c->fd;
     c->reader = http_reader_new(HTTP_READER_RESPONSE, &resp_ops, c);
     return 0;
 }
@@ -286,13 +196,13 @@ static int do_create(struct conn *c, char *id, size_t id_size)
                     g_timeout);
     int st = request(c, "POST", "/sandboxes", NULL, body);
     if (st != 201) {
-        error_once("create: status %d: %.200s", st, c->body.data ? (char *) c->body.data : "");
+        bench_error("create: status %d: %.200s", st, c->body.data ? (char *) c->body.data : "");
         return -1;
     }
     json_t *j = json_loadb((const char *) c->body.data, c->body.len, 0, NULL);
     const char *s = json_string_value(json_object_get(j, "sandboxID"));
     if (!s || strlen(s) >= id_size) {
-        error_once("create: no sandboxID in %.200s", (char *) c->body.data);
+        bench_error("create: no sandboxID in %.200s", (char *) c->body.data);
         json_decref(j);
         return -1;
     }
@@ -304,27 +214,27 @@ static int do_create(struct conn *c, char *id, size_t id_size)
 static void cycle(struct conn *c)
 {
     char id[128], hdr[256], path[256];
-    uint64_t t0 = now_us();
+    uint64_t t0 = bench_now_us();
     if (do_create(c, id, sizeof(id)) < 0)
         return;
-    uint64_t t1 = now_us();
-    record(PH_CREATE, t1 - t0);
+    uint64_t t1 = bench_now_us();
+    bench_record(PH_CREATE, t1 - t0);
     (void) snprintf(hdr, sizeof(hdr), "E2b-Sandbox-Id: %s\r\nE2b-Sandbox-Port: 49983\r\n", id);
     int st = request(c, "GET", "/health", hdr, NULL);
-    uint64_t t2 = now_us();
+    uint64_t t2 = bench_now_us();
     if (st != 204)
-        error_once("health of %s: status %d", id, st);
+        bench_error("health of %s: status %d", id, st);
     else
-        record(PH_HEALTH, t2 - t1);
+        bench_record(PH_HEALTH, t2 - t1);
     (void) snprintf(path, sizeof(path), "/sandboxes/%s", id);
     st = request(c, "DELETE", path, NULL, NULL);
-    uint64_t t3 = now_us();
+    uint64_t t3 = bench_now_us();
     if (st != 204) {
-        error_once("kill of %s: status %d", id, st);
+        bench_error("kill of %s: status %d", id, st);
         return;
     }
-    record(PH_KILL, t3 - t2);
-    record(PH_TOTAL, t3 - t0);
+    bench_record(PH_KILL, t3 - t2);
+    bench_record(PH_TOTAL, t3 - t0);
 }
 
 struct client {
@@ -345,28 +255,6 @@ static void *client_main(void *arg)
     conn_close(&c);
     buf_release(&c.body);
     return NULL;
-}
-
-static int run_exec(unsigned n, char **argv)
-{
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t t0 = now_us();
-        pid_t pid;
-        int r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-        if (r != 0) {
-            error_once("cannot run %s: %s", argv[0], strerror(r));
-            return 1;
-        }
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            error_once("%s failed (status 0x%x)", argv[0], status);
-            continue;
-        }
-        record(PH_EXEC, now_us() - t0);
-    }
-    return 0;
 }
 
 static void usage(void)
@@ -410,12 +298,13 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         usage();
+    bench_init("bench-create", phase_names, _PH_MAX, g_raw);
     const char *mode = argv[i++];
     if (strcmp(mode, "exec") == 0) {
         if (i + 1 >= argc)
             usage();
         unsigned n = parse_count(argv[i]);
-        (void) run_exec(n, argv + i + 1);
+        (void) bench_run_exec(n, argv + i + 1, PH_EXEC);
     } else if (g_port == 0) {
         usage();
     } else if (strcmp(mode, "seq") == 0 && i < argc) {
@@ -431,12 +320,12 @@ int main(int argc, char **argv)
         struct conn c = {.fd = -1};
         buf_init(&c.body, 1 << 20);
         for (unsigned k = 0; k < n; k++) {
-            uint64_t t0 = now_us();
+            uint64_t t0 = bench_now_us();
             int st = request(&c, "GET", "/health", NULL, NULL);
             if (st != 200)
-                error_once("GET /health: status %d", st);
+                bench_error("GET /health: status %d", st);
             else
-                record(PH_CP_HEALTH, now_us() - t0);
+                bench_record(PH_CP_HEALTH, bench_now_us() - t0);
         }
         conn_close(&c);
         buf_release(&c.body);
@@ -453,23 +342,23 @@ int main(int argc, char **argv)
                 abort();
         }
         pthread_barrier_wait(&start);
-        uint64_t t0 = now_us();
+        uint64_t t0 = bench_now_us();
         for (unsigned k = 0; k < n; k++)
             pthread_join(cl[k].thread, NULL);
-        double wall = (double) (now_us() - t0) / 1e6;
+        double wall = (double) (bench_now_us() - t0) / 1e6;
         pthread_barrier_destroy(&start);
         free(cl);
-        print_summary();
+        bench_print_summary(2, 0);
         printf("wall_s=%.3f sandboxes_per_s=%.1f\n", wall,
-               (double) g_samples[PH_TOTAL].n / (wall > 0 ? wall : 1));
+               (double) bench_count(PH_TOTAL) / (wall > 0 ? wall : 1));
         if (g_raw)
             fclose(g_raw);
-        return g_errors ? 1 : 0;
+        return bench_errors() ? 1 : 0;
     } else {
         usage();
     }
-    print_summary();
+    bench_print_summary(2, 0);
     if (g_raw)
         fclose(g_raw);
-    return g_errors ? 1 : 0;
+    return bench_errors() ? 1 : 0;
 }

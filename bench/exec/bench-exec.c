@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/bench-util.h"
 #include "common/buf.h"
 #include "proto/http.h"
 #include "common/banned.h"
@@ -49,84 +50,6 @@ static FILE *g_raw;
 
 enum phase { PH_START, PH_EXEC, _PH_MAX };
 static const char *const phase_names[] = {"start", "exec"};
-
-struct samples {
-    uint64_t *v; /* microseconds */
-    size_t n, cap;
-};
-
-static struct samples g_samples[_PH_MAX];
-static unsigned g_errors;
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static void record(enum phase p, uint64_t us)
-{
-    struct samples *s = &g_samples[p];
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 256;
-        s->v = realloc(s->v, s->cap * sizeof(*s->v));
-        if (!s->v)
-            abort();
-    }
-    s->v[s->n++] = us;
-    if (g_raw)
-        fprintf(g_raw, "%s %" PRIu64 "\n", phase_names[p], us);
-}
-
-static void error_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void error_once(const char *fmt, ...)
-{
-    if (g_errors++ < 10) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("bench-exec: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-    }
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile. */
-static double pct(const struct samples *s, double p)
-{
-    size_t rank = (size_t) ((p / 100.0) * (double) s->n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > s->n)
-        rank = s->n;
-    return (double) s->v[rank - 1] / 1000.0;
-}
-
-static void print_summary(double wall_s)
-{
-    for (int p = 0; p < _PH_MAX; p++) {
-        struct samples *s = &g_samples[p];
-        if (!s->n)
-            continue;
-        qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
-        double sum = 0;
-        for (size_t i = 0; i < s->n; i++)
-            sum += (double) s->v[i];
-        printf("%s n=%zu p50=%.3f p90=%.3f p99=%.3f max=%.3f mean=%.3f\n", phase_names[p], s->n,
-               pct(s, 50), pct(s, 90), pct(s, 99), (double) s->v[s->n - 1] / 1000.0,
-               sum / (double) s->n / 1000.0);
-        if (wall_s > 0)
-            printf("calls_per_s=%.1f\n", (double) s->n / wall_s);
-    }
-    printf("errors=%u\n", g_errors);
-}
 
 /* ---- HTTP client with a Connect stream decoder ---- */
 
@@ -163,12 +86,12 @@ static int decode_envelopes(struct conn *c)
             break;
         const char *payload = (const char *) d + 5;
         if (d[0] & 0x02) {
-            c->eos_at = now_us();
+            c->eos_at = bench_now_us();
             c->eos_ok = len == 2 && memcmp(payload, "{}", 2) == 0;
             if (!c->eos_ok)
-                error_once("end-of-stream: %.*s", (int) (len < 300 ? len : 300), payload);
+                bench_error("end-of-stream: %.*s", (int) (len < 300 ? len : 300), payload);
         } else if (d[0] != 0) {
-            error_once("unexpected envelope flags 0x%02x", d[0]);
+            bench_error("unexpected envelope flags 0x%02x", d[0]);
             return -EBADMSG;
         } else if (memmem(payload, len, "\"start\"", 7)) {
             c->n_start++;
@@ -176,7 +99,7 @@ static int decode_envelopes(struct conn *c)
             c->n_end++;
             c->end_ok = memmem(payload, len, "\"exit status 0\"", 15) != NULL;
             if (!c->end_ok)
-                error_once("end event: %.*s", (int) (len < 300 ? len : 300), payload);
+                bench_error("end event: %.*s", (int) (len < 300 ? len : 300), payload);
         } else {
             c->n_data++;
         }
@@ -216,36 +139,9 @@ static void conn_close(struct conn *c)
 static int conn_open(struct conn *c)
 {
     conn_close(c);
-    if (g_unix) {
-        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (c->fd < 0)
-            return -errno;
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(g_unix) >= sizeof(sa.sun_path)) {
-            conn_close(c);
-            return -ENAMETOOLONG;
-        }
-        memcpy(sa.sun_path, g_unix, strlen(g_unix) + 1);
-        if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-            int r = -errno;
-            conn_close(c);
-            return r;
-        }
-    } else {
-        c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (c->fd < 0)
-            return -errno;
-        int one = 1;
-        (void) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t) g_port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-            int r = -errno;
-            conn_close(c);
-            return r;
-        }
-    }
+    c->fd = bench_connect(g_port, g_unix);
+    if (c->fd < 0)
+        return c->fd;
     c->reader = http_reader_new(HTTP_READER_RESPONSE, &resp_ops, c);
     return 0;
 }
@@ -266,7 +162,7 @@ static int exchange(struct conn *c, const struct buf *out, uint64_t *t0)
         c->n_start = c->n_end = c->n_data = 0;
         c->end_ok = c->eos_ok = false;
         buf_reset(&c->body);
-        *t0 = now_us();
+        *t0 = bench_now_us();
         size_t off = 0;
         bool failed = false;
         while (off < out->len) {
@@ -348,55 +244,39 @@ static int run_start(unsigned n)
 
     struct conn c = {.fd = -1};
     buf_init(&c.body, 1 << 20);
-    uint64_t wall0 = now_us();
+    uint64_t wall0 = bench_now_us();
     for (unsigned i = 0; i < n; i++) {
         uint64_t t0 = 0;
         int st = exchange(&c, &out, &t0);
         if (st != 200) {
-            error_once("call %u: status %d", i, st);
+            bench_error("call %u: status %d", i, st);
             continue;
         }
         if (strncmp(c.content_type, "application/connect+json", 24) != 0) {
-            error_once("call %u: Content-Type %s", i, c.content_type);
+            bench_error("call %u: Content-Type %s", i, c.content_type);
             continue;
         }
         if (!c.eos_at || !c.eos_ok || c.n_start != 1 || c.n_end != 1 || !c.end_ok) {
-            error_once("call %u: bad stream (start %u, end %u, end-of-stream %s)", i, c.n_start,
-                       c.n_end, c.eos_at ? "bad" : "missing");
+            bench_error("call %u: bad stream (start %u, end %u, end-of-stream %s)", i, c.n_start,
+                        c.n_end, c.eos_at ? "bad" : "missing");
             continue;
         }
-        record(PH_START, c.eos_at - t0);
+        bench_record(PH_START, c.eos_at - t0);
     }
-    double wall = (double) (now_us() - wall0) / 1e6;
+    double wall = (double) (bench_now_us() - wall0) / 1e6;
     conn_close(&c);
     buf_release(&c.body);
     buf_release(&out);
-    print_summary(wall);
-    return g_errors ? 1 : 0;
+    bench_print_summary(3, wall);
+    return bench_errors() ? 1 : 0;
 }
 
 static int run_exec(unsigned n, char **argv)
 {
-    uint64_t wall0 = now_us();
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t t0 = now_us();
-        pid_t pid;
-        int r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-        if (r != 0) {
-            error_once("cannot run %s: %s", argv[0], strerror(r));
-            return 1;
-        }
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            error_once("%s failed (status 0x%x)", argv[0], status);
-            continue;
-        }
-        record(PH_EXEC, now_us() - t0);
-    }
-    print_summary((double) (now_us() - wall0) / 1e6);
-    return g_errors ? 1 : 0;
+    uint64_t wall0 = bench_now_us();
+    int r = bench_run_exec(n, argv, PH_EXEC);
+    bench_print_summary(3, (double) (bench_now_us() - wall0) / 1e6);
+    return r || bench_errors() ? 1 : 0;
 }
 
 static void usage(void)
@@ -450,9 +330,10 @@ int main(int argc, char **argv)
     }
     if (i + 1 >= argc)
         usage();
+    bench_init("bench-exec", phase_names, _PH_MAX, g_raw);
     const char *mode = argv[i++];
     unsigned n = parse_count(argv[i++]);
-    int rc;
+    int rc = 2;
     if (strcmp(mode, "exec") == 0) {
         if (i >= argc)
             usage();

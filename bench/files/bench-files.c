@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/bench-util.h"
 #include "common/buf.h"
 #include "proto/http.h"
 #include "common/banned.h"
@@ -231,26 +232,9 @@ static void conn_close(struct conn *c)
 static int conn_open(struct conn *c)
 {
     conn_close(c);
-    if (g_unix) {
-        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (c->fd < 0 || strlen(g_unix) >= sizeof(sa.sun_path))
-            return -EINVAL;
-        memcpy(sa.sun_path, g_unix, strlen(g_unix) + 1);
-        if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-            return -errno;
-    } else {
-        c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (c->fd < 0)
-            return -errno;
-        int one = 1;
-        (void) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t) g_port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-            return -errno;
-    }
+    c->fd = bench_connect(g_port, g_unix);
+    if (c->fd < 0)
+        return c->fd;
     c->reader = http_reader_new(HTTP_READER_RESPONSE, &resp_ops, c);
     return 0;
 }
