@@ -38,6 +38,17 @@ CORE_SRCS := $(COMMON_SRCS) $(PROTO_SRCS) $(wildcard src/store/*.c src/template/
 CLI_SRCS := $(wildcard src/cli/*.c)
 AGENT_SRCS := $(wildcard src/agent/*.c) $(COMMON_SRCS) $(PROTO_SRCS)
 
+# The client library (libsbx): its own objects plus common/ and proto/, compiled position-
+# independent with hidden visibility; only SBX_PUBLIC symbols are exported (version script).
+LIB_SRCS := $(wildcard src/lib/*.c)
+LIB_ALL_SRCS := $(LIB_SRCS) $(COMMON_SRCS) src/proto/connect.c
+LIB_OBJS := $(LIB_ALL_SRCS:%.c=$(BUILD)/lib-obj/%.o)
+LIB_PKGS := libcurl jansson
+LIB_LIBS = $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -lpthread
+LIB_STATIC := $(BUILD)/libsbx.a
+LIB_SHARED := $(BUILD)/libsbx.so.0
+LIB_INTERNAL := $(BUILD)/libsbx-internal.a
+
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/agent-obj/%.o)
@@ -49,6 +60,10 @@ HARNESS_OBJ := $(BUILD)/obj/tests/harness/test-main.o
 FUZZ_SRCS := $(filter-out tests/fuzz/fuzz-main.c,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+LIBTEST_SRCS := $(wildcard tests/lib/test-*.c)
+LIBTEST_BINS := $(patsubst tests/lib/%.c,$(BUILD)/lib-tests/%,$(LIBTEST_SRCS))
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 TOOL_SRCS := $(wildcard tests/helpers/*.c)
 TOOL_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(TOOL_SRCS))
 
@@ -56,7 +71,7 @@ TOOL_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(TOOL_SRCS))
 	check-layers check-headers compdb clean bench examples
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/sbx $(BUILD)/sbx-agent
+all: $(BUILD)/sbx $(BUILD)/sbx-agent $(LIB_SHARED) $(LIB_STATIC)
 
 deps:
 	$(Q)tools/deps.sh
@@ -73,13 +88,35 @@ $(BUILD)/agent-obj/%.o: %.c
 	$(if $(Q),@echo "  CC      $< (agent)")
 	$(Q)$(CC) $(AGENT_CFLAGS) -c $< -o $@
 
+$(BUILD)/lib-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $< (lib)")
+	$(Q)$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DSBX_BUILDING_LIBRARY -c $< -o $@
+
+# The static archive is one relocatable object whose hidden symbols are made local, so that
+# common/ and proto/ names cannot clash with a program's own.
+$(LIB_STATIC): $(LIB_OBJS)
+	$(if $(Q),@echo "  AR      $@")
+	$(Q)ld -r -o $(BUILD)/libsbx-all.o $^ && objcopy --localize-hidden $(BUILD)/libsbx-all.o \
+		&& rm -f $@ && ar rcs $@ $(BUILD)/libsbx-all.o
+
+$(LIB_SHARED): $(LIB_OBJS) src/lib/libsbx.sym
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libsbx.so.0 -Wl,--version-script=src/lib/libsbx.sym \
+		-Wl,-z,relro,-z,now,-z,noexecstack,-z,defs $(SAN_FLAGS) -o $@ $(LIB_OBJS) $(LIB_LIBS)
+	$(Q)ln -sf libsbx.so.0 $(BUILD)/libsbx.so
+
+# Unit tests of the library's internals link its objects unlocalised.
+$(LIB_INTERNAL): $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(CORE_LIB): $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/sbx: $(BUILD)/obj/src/daemon/main.o $(CLI_OBJS) $(CORE_LIB)
+$(BUILD)/sbx: $(BUILD)/obj/src/daemon/main.o $(CLI_OBJS) $(LIB_STATIC) $(CORE_LIB)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(BUILD)/sbx-agent: $(AGENT_OBJS)
 	$(if $(Q),@echo "  LD      $@")
@@ -93,6 +130,29 @@ $(BUILD)/unit/%: tests/unit/%.c $(HARNESS_OBJ) $(CORE_LIB)
 	$(if $(Q),@echo "  TEST    $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -Itests -Itests/harness $(LDFLAGS_ALL) -o $@ $< $(HARNESS_OBJ) $(CORE_LIB) $(PKG_LIBS)
 
+# Unit tests of src/lib reach its internals.
+$(BUILD)/unit/lib/%: tests/unit/lib/%.c $(HARNESS_OBJ) $(LIB_INTERNAL)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests -Itests/harness $(LDFLAGS_ALL) -o $@ $< $(HARNESS_OBJ) $(LIB_INTERNAL) $(LIB_LIBS)
+
+# Library tests use the public API only, through the static archive, like any program. The
+# allocation-failure test wraps malloc and friends (its own __wrap_* functions).
+$(BUILD)/lib-tests/test-alloc-fail: LIBTEST_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
+$(BUILD)/lib-tests/%: tests/lib/%.c $(wildcard tests/lib/*.h) $(LIB_STATIC)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/lib $(LDFLAGS_ALL) $(LIBTEST_LDFLAGS) -o $@ $< $(LIB_STATIC) $(LIB_LIBS)
+
+# Examples build against the shared library, as a user's program would.
+$(BUILD)/examples/%: examples/%.c $(LIB_SHARED) include/sbx/sbx.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $@")
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -Iinclude $(SAN_FLAGS) -o $@ $< -L$(BUILD) -lsbx \
+		-Wl,-rpath,$(abspath $(BUILD))
+
+examples: $(EXAMPLE_BINS)
+
 $(BUILD)/helpers/%: tests/helpers/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(CORE_LIB) $(PKG_LIBS)
@@ -102,7 +162,7 @@ $(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/fuzz-main.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) -Itests $(LDFLAGS_ALL) -o $@ $< tests/fuzz/fuzz-main.c $(CORE_LIB) $(PKG_LIBS)
 
-test-unit: $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(TOOL_BINS)
+test-unit: $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(TOOL_BINS) $(LIBTEST_BINS) $(EXAMPLE_BINS)
 
 # make test: deps, then a sanitizer build in build/test, then every suite.
 test: deps
@@ -150,6 +210,8 @@ check-layers:
 check-headers:
 	$(Q)for h in $$(git ls-files 'src/*.h' 'include/*.h'); do \
 		echo "#include \"$${h#src/}\"" | $(CC) $(BASE_CFLAGS) $(PKG_CFLAGS) -Isrc -x c -fsyntax-only - || exit 1; done
+	$(Q)echo '#include <sbx/sbx.h>' | $(CC) -std=c99 -pedantic -Werror -Iinclude -x c -fsyntax-only -
+	$(Q)echo '#include <sbx/sbx.h>' | g++ -std=c++11 -pedantic -Werror -Iinclude -x c++ -fsyntax-only -
 
 check: check-format check-layers check-headers test
 
@@ -178,4 +240,4 @@ bench: all $(BUILD)/bench-create $(BUILD)/bench-exec $(BUILD)/bench-files
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj $(BUILD)/agent-obj $(BUILD)/unit $(BUILD)/helpers $(BUILD)/fuzz-replay -name '*.d' -type f 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/agent-obj $(BUILD)/lib-obj $(BUILD)/unit $(BUILD)/helpers $(BUILD)/fuzz-replay -name '*.d' -type f 2>/dev/null)

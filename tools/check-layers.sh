@@ -9,7 +9,8 @@ allowed() {
     common) echo "common" ;;
     proto) echo "common proto" ;;
     store | template | sandbox | proxy) echo "common proto $1" ;;
-    api | daemon) echo "common proto store template sandbox proxy api daemon" ;;
+    api) echo "common proto store template sandbox proxy api" ;;
+    daemon) echo "common proto store template sandbox proxy api daemon cli" ;;
     agent) echo "common proto agent" ;;
     lib) echo "common proto lib sbx" ;;
     cli) echo "common cli sbx" ;;

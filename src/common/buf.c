@@ -14,10 +14,15 @@ void buf_init(struct buf *b, size_t max)
     *b = (struct buf){.max = max};
 }
 
+void buf_init_fallible(struct buf *b, size_t max)
+{
+    *b = (struct buf){.max = max, .fallible = true};
+}
+
 void buf_release(struct buf *b)
 {
     free(b->data);
-    buf_init(b, b->max);
+    *b = (struct buf){.max = b->max, .fallible = b->fallible};
 }
 
 void buf_reset(struct buf *b)
@@ -36,7 +41,13 @@ int buf_reserve(struct buf *b, size_t extra)
         size_t cap = b->cap ? b->cap : 64;
         while (cap < need + 1)
             cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
-        b->data = xreallocarray(b->data, cap, 1);
+        if (b->fallible) {
+            uint8_t *p = realloc(b->data, cap);
+            if (!p)
+                return -ENOMEM;
+            b->data = p;
+        } else
+            b->data = xreallocarray(b->data, cap, 1);
         b->cap = cap;
     }
     return 0;
@@ -87,7 +98,7 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 char *buf_steal(struct buf *b)
 {
     char *p = (char *) b->data;
-    *b = (struct buf){.max = b->max};
+    *b = (struct buf){.max = b->max, .fallible = b->fallible};
     return p;
 }
 

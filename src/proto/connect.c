@@ -191,6 +191,12 @@ void connect_reader_init(struct connect_reader *r, size_t max_payload)
     buf_init(&r->payload, max_payload);
 }
 
+void connect_reader_init_fallible(struct connect_reader *r, size_t max_payload)
+{
+    *r = (struct connect_reader){0};
+    buf_init_fallible(&r->payload, max_payload);
+}
+
 void connect_reader_release(struct connect_reader *r)
 {
     buf_release(&r->payload);

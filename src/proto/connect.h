@@ -58,6 +58,9 @@ struct connect_reader {
 
 /* max_payload bounds one envelope's payload (-EMSGSIZE beyond). */
 void connect_reader_init(struct connect_reader *r, size_t max_payload);
+/* The same with a fallible payload buffer: feeding returns -ENOMEM instead of aborting (for
+ * the client library). */
+void connect_reader_init_fallible(struct connect_reader *r, size_t max_payload);
 void connect_reader_release(struct connect_reader *r);
 /* Consumes input up to the end of one envelope. Returns CONNECT_READER_MESSAGE when an
  * envelope is complete (r->flags and r->payload hold it until the next call), 0 when all input
