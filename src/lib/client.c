@@ -151,6 +151,20 @@ bool lib_str_valid(const char *s, size_t max)
     return true;
 }
 
+char *lib_strjoin(const char *a, const char *b, const char *c)
+{
+    size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+    char *out = malloc(la + lb + lc + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb);
+    if (lc)
+        memcpy(out + la + lb, c, lc);
+    out[la + lb + lc] = 0;
+    return out;
+}
+
 char *lib_escape(const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";

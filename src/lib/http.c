@@ -220,10 +220,10 @@ int lib_api(sbx_client *c, const char *method, const char *path, json_t *body, j
     _cleanup_free_ char *url = malloc(url_len);
     _cleanup_free_ char *key_header = NULL;
     _cleanup_free_ char *payload = NULL;
-    if (!url || asprintf(&key_header, "X-API-Key: %s", c->api_key) < 0) {
-        key_header = NULL;
+    if (url)
+        key_header = lib_strjoin("X-API-Key: ", c->api_key, NULL);
+    if (!url || !key_header)
         return lib_error(c, -ENOMEM, "out of memory");
-    }
     (void) snprintf(url, url_len, "%s%s", c->api_url, path);
     int r = dump_body(c, body, &payload);
     if (r < 0)
@@ -325,10 +325,9 @@ int lib_rpc_unary(sbx_sandbox *s, const char *method, json_t *req_json, const ch
     int r = lib_sandbox_request_setup(s, user, &base, &h);
     if (r < 0)
         return r;
-    if (asprintf(&url, "%s/%s", base, method) < 0) {
-        url = NULL;
+    url = lib_strjoin(base, "/", method);
+    if (!url)
         r = lib_error(c, -ENOMEM, "out of memory");
-    }
     if (r >= 0)
         r = dump_body(c, req_json, &payload);
     if (r >= 0 && (slist_add(&h, "Content-Type: application/json") < 0 ||

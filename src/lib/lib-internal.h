@@ -71,6 +71,10 @@ int lib_errno_from_curl(CURLcode code);
 char *lib_strdup(const char *s);
 /* Checks a caller-given string: non-NULL, 1..max bytes, no control characters. */
 bool lib_str_valid(const char *s, size_t max);
+/* Concatenates a, b and c (c may be NULL) into a new string (NULL on OOM). The library does not
+ * use asprintf(): its allocations must all go through malloc, which the allocation-failure
+ * test intercepts. */
+char *lib_strjoin(const char *a, const char *b, const char *c);
 /* Percent-encodes s into a new string (NULL on OOM). */
 char *lib_escape(const char *s);
 
