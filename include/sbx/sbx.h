@@ -142,7 +142,7 @@ SBX_PUBLIC int sbx_create_opts_set_timeout(sbx_create_opts *opts, uint32_t timeo
 SBX_PUBLIC int sbx_create_opts_add_metadata(sbx_create_opts *opts, const char *key,
                                             const char *value);
 /* Adds an environment variable every process in the sandbox gets (up to 256; the name must be
- * a shell identifier, the value at most 32 KiB). */
+ * a shell identifier of at most 256 bytes, the value at most 32 KiB). */
 SBX_PUBLIC int sbx_create_opts_add_env(sbx_create_opts *opts, const char *name, const char *value);
 /* Whether the sandbox may reach the internet (default 1). */
 SBX_PUBLIC int sbx_create_opts_set_internet(sbx_create_opts *opts, int allow);
@@ -154,7 +154,9 @@ SBX_PUBLIC int sbx_sandbox_create(sbx_client *client, const sbx_create_opts *opt
                                   sbx_sandbox **ret_sandbox);
 
 /* Connects to a running sandbox by ID (POST /sandboxes/{id}/connect), resetting its timeout to
- * timeout_s seconds when that is non-zero and longer than what is left. -ENOENT if unknown. */
+ * timeout_s seconds (0..86400) when that is non-zero and longer than what is left. -ENOENT if
+ * unknown. Sandbox IDs given to any call are 1..255 bytes without control characters
+ * (-EINVAL otherwise). */
 SBX_PUBLIC int sbx_sandbox_connect(sbx_client *client, const char *sandbox_id, uint32_t timeout_s,
                                    sbx_sandbox **ret_sandbox);
 
@@ -208,11 +210,13 @@ SBX_PUBLIC void sbx_list_opts_free(sbx_list_opts *opts);
 #define SBX_STATE_PAUSED 0x2u
 /* Which states to list (a mask of SBX_STATE_*; default both). -EINVAL for 0 or unknown bits. */
 SBX_PUBLIC int sbx_list_opts_set_states(sbx_list_opts *opts, unsigned states);
-/* Only sandboxes whose metadata has key = value (up to 64 pairs, all must match). */
+/* Only sandboxes whose metadata has key = value (up to 64 pairs, all must match; key and value
+ * limits as in sbx_create_opts_add_metadata()). */
 SBX_PUBLIC int sbx_list_opts_add_metadata(sbx_list_opts *opts, const char *key, const char *value);
 /* Page size, 1..100 (default 100). */
 SBX_PUBLIC int sbx_list_opts_set_limit(sbx_list_opts *opts, uint32_t limit);
-/* Continue after a previous page (sbx_sandbox_list_next_token()); NULL starts over. */
+/* Continue after a previous page (sbx_sandbox_list_next_token(), 1..1024 bytes); NULL starts
+ * over. */
 SBX_PUBLIC int sbx_list_opts_set_next_token(sbx_list_opts *opts, const char *token);
 
 /* Lists one page of sandboxes, newest first (opts may be NULL). */
@@ -242,6 +246,7 @@ SBX_PUBLIC uint64_t sbx_metrics_mem_used(const sbx_metrics *metrics, size_t i);
 SBX_PUBLIC uint64_t sbx_metrics_mem_total(const sbx_metrics *metrics, size_t i);
 SBX_PUBLIC uint64_t sbx_metrics_disk_used(const sbx_metrics *metrics, size_t i);
 SBX_PUBLIC uint64_t sbx_metrics_disk_total(const sbx_metrics *metrics, size_t i);
+/* The samples as the server sent them, a compact JSON array. */
 SBX_PUBLIC const char *sbx_metrics_json(const sbx_metrics *metrics);
 
 /* Log lines of a sandbox's agent from start_ms (Unix milliseconds, 0 = from the beginning), at
@@ -255,6 +260,8 @@ SBX_PUBLIC size_t sbx_logs_count(const sbx_logs *logs);
 SBX_PUBLIC int64_t sbx_logs_timestamp(const sbx_logs *logs, size_t i);
 SBX_PUBLIC const char *sbx_logs_level(const sbx_logs *logs, size_t i);
 SBX_PUBLIC const char *sbx_logs_message(const sbx_logs *logs, size_t i);
+/* The lines as a compact JSON array of {"timestamp", "level", "message", "fields"} objects
+ * (the server's `logEntries`, or its raw `logs` lines parsed into that shape). */
 SBX_PUBLIC const char *sbx_logs_json(const sbx_logs *logs);
 
 /* ---- Templates ---------------------------------------------------------------------------- */
@@ -396,7 +403,8 @@ SBX_PUBLIC int sbx_pty_resize(sbx_command *pty, uint16_t cols, uint16_t rows);
 /* ---- Files (data plane) ------------------------------------------------------------------- */
 
 /* The user files are read and written as (and whose home relative paths start from) may be
- * given to each call; NULL means the server's default user. */
+ * given to each call; NULL means the server's default user. Paths are 1..4096 bytes of UTF-8
+ * without control characters (else -EINVAL). */
 
 /* Reads a whole file into memory. At most max_len bytes (0 = 64 MiB): a larger file gives
  * -EFBIG. *ret_data is NUL-terminated (not counted in *ret_len) and freed with sbx_free().
@@ -435,6 +443,7 @@ SBX_PUBLIC int sbx_files_stat(sbx_sandbox *sandbox, const char *path, const char
 SBX_PUBLIC void sbx_file_info_free(sbx_file_info *info);
 SBX_PUBLIC const char *sbx_file_info_name(const sbx_file_info *info);
 SBX_PUBLIC const char *sbx_file_info_path(const sbx_file_info *info);
+/* The path's own type: a symbolic link is SBX_FILE_TYPE_SYMLINK whatever it points to. */
 SBX_PUBLIC enum sbx_file_type sbx_file_info_type(const sbx_file_info *info);
 SBX_PUBLIC uint64_t sbx_file_info_size(const sbx_file_info *info);
 /* Mode bits (permissions and type as st_mode has them) and their ls-style text. */

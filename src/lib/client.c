@@ -320,8 +320,13 @@ int64_t lib_json_int(const json_t *obj, const char *key, int64_t def)
     json_t *v = json_object_get(obj, key);
     if (json_is_integer(v))
         return json_integer_value(v);
-    if (json_is_real(v))
-        return (int64_t) json_real_value(v);
+    if (json_is_real(v)) {
+        /* Converting an out-of-range double is undefined: clamp first. */
+        double d = json_real_value(v);
+        if (!(d >= -9.2e18 && d <= 9.2e18))
+            return def;
+        return (int64_t) d;
+    }
     const char *s = json_string_value(v);
     if (!s || !*s)
         return def;

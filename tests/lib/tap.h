@@ -15,7 +15,9 @@
 static int tap_count;
 static int tap_failures;
 
-__attribute__((format(printf, 2, 3))) static bool tap_ok(bool ok, const char *fmt, ...)
+/* The helpers are static (one test per program) and marked unused: not every program calls
+ * every one. */
+__attribute__((format(printf, 2, 3), unused)) static bool tap_ok(bool ok, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -29,7 +31,7 @@ __attribute__((format(printf, 2, 3))) static bool tap_ok(bool ok, const char *fm
     return ok;
 }
 
-__attribute__((format(printf, 1, 2))) static void tap_diag(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), unused)) static void tap_diag(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -40,7 +42,7 @@ __attribute__((format(printf, 1, 2))) static void tap_diag(const char *fmt, ...)
     fflush(stdout);
 }
 
-static void tap_skip(const char *name, const char *reason)
+__attribute__((unused)) static void tap_skip(const char *name, const char *reason)
 {
     printf("ok %d - %s # SKIP %s\n", ++tap_count, name, reason);
     fflush(stdout);
@@ -48,11 +50,11 @@ static void tap_skip(const char *name, const char *reason)
 
 /* A libsbx call's return checked against an expected value; on mismatch the diagnostics show
  * both errors' text and the client's last message. */
-#define TAP_EXPECT(client, expr, expected, name)                                                \
+#define TAP_EXPECT(client, expr, expected, name) \
     tap_expect_int((client), (int) (expr), (int) (expected), (name), #expr, __LINE__)
 
-static bool tap_expect_int(const sbx_client *client, int got, int expected, const char *name,
-                           const char *expr, int line)
+__attribute__((unused)) static bool tap_expect_int(const sbx_client *client, int got, int expected,
+                                                   const char *name, const char *expr, int line)
 {
     bool ok = got == expected;
     tap_ok(ok, "%s", name);
@@ -67,13 +69,13 @@ static bool tap_expect_int(const sbx_client *client, int got, int expected, cons
 }
 
 /* Stops a test program that cannot go on (no client, no sandbox). */
-static void tap_bail(const char *why)
+__attribute__((unused)) static void tap_bail(const char *why)
 {
     printf("Bail out! %s\n", why);
     exit(1);
 }
 
-static int tap_done(void)
+__attribute__((unused)) static int tap_done(void)
 {
     printf("1..%d\n", tap_count);
     return tap_failures ? 1 : 0;
