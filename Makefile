@@ -169,9 +169,14 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/test SANITIZE=address,undefined all test-unit
 	$(Q)BUILD=build/test tests/harness/run-all.sh
 
+# Unit tests and corpus replay under valgrind, then the library's programs against a daemon
+# (they need one, so they run through tests/integration/test-lib.sh with valgrind as wrapper).
+VALGRIND_LIB := valgrind -q --leak-check=full --error-exitcode=99 --suppressions=tools/valgrind.supp
 test-valgrind: deps
-	$(Q)$(MAKE) --no-print-directory BUILD=build/valgrind DEBUG=1 test-unit
+	$(Q)$(MAKE) --no-print-directory BUILD=build/valgrind DEBUG=1 all test-unit
 	$(Q)BUILD=build/valgrind VALGRIND=1 tests/harness/run-all.sh unit fuzz
+	$(Q)SBX_LIB_TEST_WRAPPER="$(VALGRIND_LIB)" SBX_ALLOC_FAIL_SECONDS=60 BUILD=build/valgrind \
+		tests/harness/run-all.sh lib
 
 run: deps all
 	$(Q)exec $(BUILD)/sbx serve $(SBX_ARGS)
@@ -209,7 +214,7 @@ check-layers:
 
 check-headers:
 	$(Q)for h in $$(git ls-files 'src/*.h' 'include/*.h'); do \
-		echo "#include \"$${h#src/}\"" | $(CC) $(BASE_CFLAGS) $(PKG_CFLAGS) -Isrc -x c -fsyntax-only - || exit 1; done
+		echo "#include \"$${h#src/}\"" | $(CC) $(BASE_CFLAGS) -MF /dev/null $(PKG_CFLAGS) -Isrc -x c -fsyntax-only - || exit 1; done
 	$(Q)echo '#include <sbx/sbx.h>' | $(CC) -std=c99 -pedantic -Werror -Iinclude -x c -fsyntax-only -
 	$(Q)echo '#include <sbx/sbx.h>' | g++ -std=c++11 -pedantic -Werror -Iinclude -x c++ -fsyntax-only -
 

@@ -338,7 +338,34 @@ int64_t lib_json_int(const json_t *obj, const char *key, int64_t def)
     return n;
 }
 
+struct dump_state {
+    struct buf out;
+    bool failed;
+};
+
+static int dump_piece(const char *piece, size_t len, void *userdata)
+{
+    struct dump_state *d = userdata;
+    if (buf_append(&d->out, piece, len) < 0) {
+        d->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
 char *lib_json_dump(const json_t *j)
 {
-    return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* Not json_dumps(): out of memory, jansson 2.14 may return an object with a member left
+     * out instead of NULL. Dumping piece by piece into our own buffer notices every failure. */
+    struct dump_state d = {.failed = false};
+    buf_init_fallible(&d.out, SIZE_MAX - 1);
+    int r = json_dump_callback(j, dump_piece, &d, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* An empty dump still needs its NUL: reserve makes the buffer exist. */
+    if (r == 0 && !d.failed && buf_reserve(&d.out, 0) < 0)
+        d.failed = true;
+    if (r != 0 || d.failed) {
+        buf_release(&d.out);
+        return NULL;
+    }
+    return buf_steal(&d.out);
 }

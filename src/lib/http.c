@@ -193,6 +193,8 @@ static int parse_json_body(sbx_client *c, const char *what, const struct lib_res
     }
     json_error_t jerr;
     json_t *j = json_loadb((const char *) resp->body.data, resp->body.len, 0, &jerr);
+    if (!j && json_error_code(&jerr) == json_error_out_of_memory)
+        return lib_error(c, -ENOMEM, "%s: out of memory parsing the response", what);
     if (!j)
         return lib_error(c, -EBADMSG, "%s: malformed JSON in the response: %s", what, jerr.text);
     *ret_json = j;

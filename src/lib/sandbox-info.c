@@ -407,6 +407,28 @@ int lib_sandbox_list_parse(json_t *body, const char *next_token, sbx_sandbox_lis
     return 0;
 }
 
+/* Whether a listed sandbox satisfies the filter that was asked for. The server applies the
+ * filter; checking again costs little and guards the dangerous case of a request that lost its
+ * query on the way (libcurl 7.88 drops it when an allocation fails), after which "list by
+ * metadata, kill them all" would kill every sandbox. */
+static bool list_item_matches(const sbx_list_opts *o, const sbx_sandbox_info *it)
+{
+    if (!o)
+        return true;
+    const char *state = sbx_sandbox_info_state(it);
+    if ((strcmp(state, "running") == 0 && !(o->states & SBX_STATE_RUNNING)) ||
+        (strcmp(state, "paused") == 0 && !(o->states & SBX_STATE_PAUSED)))
+        return false;
+    const char *k;
+    json_t *v;
+    json_object_foreach (o->metadata, k, v) {
+        const char *have = sbx_sandbox_info_metadata_get(it, k);
+        if (!have || strcmp(have, json_string_value(v)) != 0)
+            return false;
+    }
+    return true;
+}
+
 int sbx_sandboxes_list(sbx_client *client, const sbx_list_opts *opts, sbx_sandbox_list **ret_list)
 {
     if (!client)
@@ -423,11 +445,20 @@ int sbx_sandboxes_list(sbx_client *client, const sbx_list_opts *opts, sbx_sandbo
     r = lib_api(client, "GET", path, NULL, &resp, &token);
     if (r < 0)
         return r;
-    r = lib_sandbox_list_parse(resp, token, ret_list);
+    sbx_sandbox_list *list = NULL;
+    r = lib_sandbox_list_parse(resp, token, &list);
     if (r < 0)
         return lib_error(client, r,
                          r == -EBADMSG ? "sandbox list: the response is not an array of objects"
                                        : "out of memory");
+    for (size_t i = 0; i < list->n; i++)
+        if (!list_item_matches(opts, &list->items[i])) {
+            sbx_sandbox_list_free(list);
+            return lib_error(client, -EPROTO,
+                             "sandbox list: the server returned a sandbox that does not match "
+                             "the filter");
+        }
+    *ret_list = list;
     return 0;
 }
 

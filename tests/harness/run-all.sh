@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the test suites in order (unit, fuzz corpus replay, integration, security, compat),
 # each program printing TAP, and ends with one line "N passed, N failed, N skipped".
-# Usage: run-all.sh [suite...]   (default: all suites). Environment: BUILD (build dir),
+# Usage: run-all.sh [suite...]   (default: all suites; "lib" runs only the library programs of
+# tests/integration/test-lib.sh). Environment: BUILD (build dir),
 # VALGRIND=1 (unit and fuzz under valgrind), MUST_WORK=1 (a skip for a missing kernel
 # feature becomes a failure).
 set -u
@@ -67,6 +68,9 @@ for suite in $suites; do
             n=$(basename "$t"); n=${n#fuzz-}
             run_tap "fuzz/$n" "$t" tests/fuzz/corpus/"$n"
         done ;;
+    lib)
+        # Only the library's programs (tests/integration/test-lib.sh), e.g. under valgrind.
+        run_tap "integration/test-lib" bash tests/integration/test-lib.sh ;;
     integration|security)
         for t in tests/$suite/*.sh; do
             [ -e "$t" ] || continue

@@ -4,11 +4,16 @@
 # E2B_SANDBOX_URL) and re-reports their TAP lines as this script's tests, prefixed with the
 # program's name. A program that exits non-zero without a failed line counts as one failure;
 # one that runs longer than SBX_LIB_TEST_TIMEOUT seconds (default 300) is killed.
+# SBX_LIB_TEST_WRAPPER, if set, is a command line each program runs under (split on spaces),
+# e.g. for a build without sanitizers (make BUILD=build/valgrind DEBUG=1):
+#   SBX_LIB_TEST_WRAPPER="valgrind -q --leak-check=full --error-exitcode=99
+#       --suppressions=tools/valgrind.supp" BUILD=build/valgrind tests/integration/test-lib.sh
 set -u
 cd "$(dirname "$0")/../.." && . tests/harness/lib.sh
 
 BUILD=${BUILD:-build/test}
 TIMEOUT=${SBX_LIB_TEST_TIMEOUT:-300}
+read -ra wrapper <<<"${SBX_LIB_TEST_WRAPPER:-}"
 
 progs=$(find "$BUILD/lib-tests" -maxdepth 1 -type f -perm -u+x -name 'test-*' 2>/dev/null | sort)
 if [ -z "$progs" ]; then
@@ -22,7 +27,7 @@ sbx_wait_base || t_done
 for prog in $progs; do
     name=$(basename "$prog")
     out=$SBX_DIR/$name.out
-    timeout -k 5 "$TIMEOUT" "$prog" >"$out" 2>&1
+    timeout -k 5 "$TIMEOUT" "${wrapper[@]}" "$prog" >"$out" 2>&1
     rc=$?
     failed_lines=0
     while IFS= read -r line; do
