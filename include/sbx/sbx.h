@@ -484,8 +484,9 @@ SBX_PUBLIC int sbx_files_watch(sbx_sandbox *sandbox, const char *path, const cha
                                int recursive, sbx_watch_fn fn, void *userdata,
                                sbx_watch **ret_watch);
 /* Delivers events that have arrived, waiting as sbx_command_poll() does. Returns a mask:
- * SBX_POLL_ENDED if the watch ended (the directory was removed or the sandbox stopped),
- * SBX_POLL_FD_READY; 0 when the time ran out; or a negative errno. */
+ * SBX_POLL_ENDED if the server ended the watch (removing the watched directory reports a
+ * SBX_EVENT_REMOVE of "." and does not end it, as in envd), SBX_POLL_FD_READY; 0 when the time
+ * ran out; or a negative errno (the sandbox stopped, the connection broke). */
 SBX_PUBLIC int sbx_watch_poll(sbx_watch *watch, int extra_fd, int timeout_ms);
 /* Stops watching and frees the handle. */
 SBX_PUBLIC void sbx_watch_free(sbx_watch *watch);
