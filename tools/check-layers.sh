@@ -9,7 +9,7 @@ allowed() {
     common) echo "common" ;;
     proto) echo "common proto" ;;
     store | template | sandbox | proxy) echo "common proto $1" ;;
-    api) echo "common proto store template sandbox proxy api" ;;
+    api) echo "common proto store template sandbox proxy api daemon" ;;
     daemon) echo "common proto store template sandbox proxy api daemon cli" ;;
     agent) echo "common proto agent" ;;
     lib) echo "common proto lib sbx" ;;

@@ -1,6 +1,6 @@
 /* Sandbox endpoints of the control plane (spec/control-plane-api.md §5): create (v1 and v2),
  * info, list (v1 and v2, with metadata/state filters and cursor pagination), kill, timeout,
- * refreshes and connect (v1 and v2). */
+ * refreshes and connect (v1 and v2). Metrics and logs are in api-sandbox-observe.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -241,7 +241,7 @@ static void handle_create(struct api_call *c, bool v2)
 }
 
 /* IDs may come as "<id>-<clientID>" (legacy); the part before the first '-' counts. */
-static struct live_sandbox *find_sandbox(struct api_call *c, size_t seg)
+struct live_sandbox *api_sandbox_find(struct api_call *c, size_t seg)
 {
     char id[128];
     if (!api_segment(c, seg, id, sizeof(id)))
@@ -255,14 +255,14 @@ static struct live_sandbox *find_sandbox(struct api_call *c, size_t seg)
 
 static void handle_get(struct api_call *c)
 {
-    struct live_sandbox *sb = find_sandbox(c, 1);
+    struct live_sandbox *sb = api_sandbox_find(c, 1);
     if (sb)
         api_reply_json(c, 200, sandbox_listed_json(c, sb->rec, true), NULL);
 }
 
 static void handle_kill(struct api_call *c)
 {
-    struct live_sandbox *sb = find_sandbox(c, 1);
+    struct live_sandbox *sb = api_sandbox_find(c, 1);
     if (!sb)
         return;
     int r = sandboxes_kill(c->d, sb, "killed by request");
@@ -284,7 +284,7 @@ static void handle_timeout(struct api_call *c)
     long long t;
     if (!api_body_int(c, "timeout", true, 0, &t))
         return;
-    struct live_sandbox *sb = find_sandbox(c, 1);
+    struct live_sandbox *sb = api_sandbox_find(c, 1);
     if (!sb)
         return;
     if (t < 0)
@@ -304,7 +304,7 @@ static void handle_refresh(struct api_call *c)
     long long t;
     if (!api_body_int(c, "duration", false, 15, &t))
         return;
-    struct live_sandbox *sb = find_sandbox(c, 1);
+    struct live_sandbox *sb = api_sandbox_find(c, 1);
     if (!sb)
         return;
     if (t < 0 || t > 3600) {
@@ -324,7 +324,7 @@ static void handle_connect(struct api_call *c, size_t id_seg, bool v2)
     long long t;
     if (!api_body_int(c, "timeout", !v2, 300, &t))
         return;
-    struct live_sandbox *sb = find_sandbox(c, id_seg);
+    struct live_sandbox *sb = api_sandbox_find(c, id_seg);
     if (!sb)
         return;
     if (t <= 0) {
@@ -501,8 +501,20 @@ bool api_sandboxes_route(struct api_call *c)
     }
     if (rest == 2) {
         struct slice action = s[base + 2];
-        if (!method_is(c, "POST") && !slice_eq_str(action, "metrics") &&
-            !slice_eq_str(action, "logs")) {
+        bool observe = slice_eq_str(action, "metrics") || slice_eq_str(action, "logs");
+        if (observe) {
+            /* v1 only (spec §5.8, §5.12); /v2/.../logs is not served and answers 404. */
+            if (v2)
+                return false;
+            if (!method_is(c, "GET"))
+                api_reply_error(c, 405, "method not allowed");
+            else if (slice_eq_str(action, "metrics"))
+                api_sandbox_metrics(c, 1);
+            else
+                api_sandbox_logs(c, 1);
+            return true;
+        }
+        if (!method_is(c, "POST")) {
             api_reply_error(c, 405, "method not allowed");
             return true;
         }
@@ -516,7 +528,7 @@ bool api_sandboxes_route(struct api_call *c)
             handle_refresh(c);
         else if (slice_eq_str(action, "pause") || slice_eq_str(action, "resume") ||
                  slice_eq_str(action, "snapshots") || slice_eq_str(action, "fork")) {
-            if (find_sandbox(c, 1))
+            if (api_sandbox_find(c, 1))
                 api_reply_error(c, 501,
                                 "pausing, snapshots and forks are not supported by this "
                                 "server yet");

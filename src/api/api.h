@@ -1,7 +1,8 @@
 /* The control-plane REST API (spec/control-plane-api.md): routing by method and path
  * segments, API-key authentication, JSON bodies and the error shape every non-2xx response
  * carries: {"code": <status>, "message": "..."}. Handlers run on the event loop and answer
- * synchronously. */
+ * synchronously, except GET /sandboxes/{id}/logs, which reads a file on libuv's thread pool
+ * and answers when that is done (see api-sandbox-observe.c). */
 #pragma once
 
 #include <jansson.h>
@@ -50,3 +51,11 @@ bool api_body_string_map(struct api_call *c, const char *field, const json_t **r
  * possibly with 405), false to let the router answer 404. */
 bool api_sandboxes_route(struct api_call *c);
 bool api_templates_route(struct api_call *c);
+
+struct live_sandbox;
+/* The live sandbox named by path segment seg (a legacy "<id>-<clientID>" counts as <id>) and
+ * visible to the caller's team, or NULL after replying 404 (400 for a malformed segment). */
+struct live_sandbox *api_sandbox_find(struct api_call *c, size_t seg);
+/* GET /sandboxes/{id}/metrics and GET /sandboxes/{id}/logs; the ID is path segment id_seg. */
+void api_sandbox_metrics(struct api_call *c, size_t id_seg);
+void api_sandbox_logs(struct api_call *c, size_t id_seg);

@@ -70,6 +70,7 @@ struct daemon {
     unsigned next_slot;
 
     uv_timer_t expiry_timer;
+    uv_timer_t metrics_timer; /* sandbox-metrics.c */
     uv_signal_t sig_term, sig_int;
     uv_timer_t stop_timer;
     usec_t stop_deadline;

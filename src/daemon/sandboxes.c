@@ -31,6 +31,7 @@
 #include "common/macro.h"
 #include "common/parse.h"
 #include "daemon/daemon.h"
+#include "daemon/sandbox-metrics.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/net.h"
@@ -184,6 +185,7 @@ static void live_free(struct live_sandbox *sb)
         (void) close(sb->proc.pidfd);
     if (sb->cg)
         sb->cg = cgroup_free(sb->cg);
+    sb->metrics = metrics_ring_free(sb->metrics);
     store_sandbox_free(sb->rec);
     free(sb);
 }

@@ -16,6 +16,7 @@ struct daemon;
 struct errbuf;
 struct store_sandbox;
 struct cgroup;
+struct metrics_ring;
 
 struct live_sandbox {
     struct live_sandbox *next; /* hash chain */
@@ -28,7 +29,8 @@ struct live_sandbox {
     unsigned slot;
     int dir_fd; /* O_PATH of the state directory */
     char state_dir[512];
-    bool dying; /* killed (row deleted), waiting for PID 1 to exit */
+    bool dying;                   /* killed (row deleted), waiting for PID 1 to exit */
+    struct metrics_ring *metrics; /* resource samples (sandbox-metrics.h); owned */
 };
 
 struct sandbox_create_params {

@@ -22,6 +22,7 @@
 #include "daemon/base.h"
 #include "daemon/daemon.h"
 #include "daemon/proxy.h"
+#include "daemon/sandbox-metrics.h"
 #include "daemon/sandboxes.h"
 #include "daemon/server.h"
 #include "proxy/route.h"
@@ -372,6 +373,7 @@ int serve_main(int argc, char **argv)
     d.sig_term.data = d.sig_int.data = &d;
     (void) uv_signal_start(&d.sig_term, on_stop_signal, SIGTERM);
     (void) uv_signal_start(&d.sig_int, on_stop_signal, SIGINT);
+    metrics_start(&d);
     log_info("sbx %s listening on http://%s (data %s, %zu sandboxes running)", SBX_VERSION,
              d.cfg.listen, d.cfg.data_dir, d.n_sandboxes);
     printf("sbx: point the E2B SDKs at this server:\n\n"
@@ -383,6 +385,7 @@ int serve_main(int argc, char **argv)
     (void) uv_run(d.loop, UV_RUN_DEFAULT);
 
     d.server = server_free(d.server);
+    metrics_stop(&d);
     sandboxes_stop(&d);
     base_template_stop(&d);
     uv_close((uv_handle_t *) &d.stop_timer, NULL);
