@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "daemon/daemon.h"
 #include "daemon/serve.h"
 #include "common/banned.h"
@@ -10,14 +11,16 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: sbx <command> [options]\n\n"
+               "server:\n"
                "  serve                    run the server (see sbx serve --help)\n"
                "  auth keys create|list|revoke [--data-dir DIR]\n"
                "                           manage API keys in a local data directory\n"
-               "  template list            list templates (uses E2B_API_URL and E2B_API_KEY)\n"
-               "  --version                print the version\n");
+               "\nclient (settings from E2B_API_URL and E2B_API_KEY, else sbx auth login):\n");
+    cli_print_commands(f);
+    fprintf(f, "\nAliases: sbx sbx = sbx sandbox, sbx tpl = sbx template, and the E2B CLI's short\n"
+               "names (ls, kl, cn, sp, ex, lg, mt, in, cr). Every command takes --help.\n"
+               "\n  --version                print the version\n");
 }
-
-int template_list_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -40,10 +43,8 @@ int main(int argc, char **argv)
         return build_base_main(argc - 2, argv + 2);
     if (strcmp(cmd, "auth") == 0 && argc >= 3 && strcmp(argv[2], "keys") == 0)
         return auth_keys_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "template") == 0 && argc >= 3 &&
-        (strcmp(argv[2], "list") == 0 || strcmp(argv[2], "ls") == 0))
-        return template_list_main(argc - 2, argv + 2);
-    fprintf(stderr, "sbx: unknown command '%s'\n\n", cmd);
-    usage(stderr);
+    if (cli_is_command(cmd))
+        return cli_main(argc - 1, argv + 1);
+    fprintf(stderr, "sbx: unknown command '%s'\nTry 'sbx --help' for more information.\n", cmd);
     return 2;
 }
