@@ -501,7 +501,7 @@ static void process_maybe_end(struct process *p)
     t->n_live--;
     t->n_ended++;
     p->end_json = process_end_json(p->wait_status);
-    log_debug("process %d ended: %s", (int) p->pid, p->end_json);
+    log_info("process %d ended: %s", (int) p->pid, p->end_json);
     for (size_t i = 0; i < _PROCESS_OUT_MAX; i++)
         fd_close(p, &p->out[i]);
     stdin_close_now(p);

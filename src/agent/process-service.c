@@ -20,6 +20,7 @@
 #include "common/alloc.h"
 #include "common/base64.h"
 #include "common/errbuf.h"
+#include "common/log.h"
 #include "common/macro.h"
 #include "common/banned.h"
 
@@ -291,6 +292,10 @@ static int start_spawn(struct rpc_call *call, const struct start_request *req,
         r = rpc_error(call, exhausted ? -EUSERS : -EINVAL, "%s", err.msg);
         goto out;
     }
+    /* For `sbx sandbox logs`: the executable only, never its arguments or environment, which
+     * may hold secrets. */
+    log_info("process %d started: '%s' as uid %u%s", (int) sp.pid, path, (unsigned) u->uid,
+             req->pty ? " on a pty" : "");
     uint64_t deadline_ms = 0;
     (void) rpc_call_timeout_ms(call, &deadline_ms);
     config = start_config_json(req);

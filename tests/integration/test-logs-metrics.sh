@@ -185,6 +185,13 @@ d = json.load(open(sys.argv[1]))
 lines = [json.loads(l["line"]) for l in d["logs"]]
 assert any(l["logger"] == "envd" and "sbx-agent" in l["message"] and "started" in l["message"] for l in lines), lines
 assert any(l["logger"] == "sbx" and l["message"] == "sandbox created" for l in lines), lines' "$SBX_LAST_BODY"
+t_check "logs: the command's start and end (executable only, never its arguments)" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+msgs = [json.loads(l["line"])["message"] for l in d["logs"]]
+started = [m for m in msgs if m.startswith("process ") and " started: " in m]
+assert started and any(m.startswith("process ") and " ended: " in m for m in msgs), msgs
+assert all(" -c " not in m for m in started), started' "$SBX_LAST_BODY"
 n_all=$(json_get '["logs"].__len__()')
 first=$(ms_of 0)
 last=$(ms_of -1)
