@@ -17,7 +17,7 @@ struct buf {
     uint8_t *data; /* NULL until the first append */
     size_t len;
     size_t cap;
-    size_t max; /* largest allowed len */
+    size_t max;    /* largest allowed len */
     bool fallible; /* -ENOMEM instead of aborting */
 };
 

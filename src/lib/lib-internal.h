@@ -138,23 +138,31 @@ int lib_rpc_unary(sbx_sandbox *s, const char *method, json_t *req, const char *u
 /* ---- Server-streaming Connect calls ---- */
 
 /* Receives each stream message (parsed JSON, borrowed for the call). A negative return stops
- * the stream with that error. */
+ * the stream with that error; a positive one makes lib_stream_poll() return at once, the
+ * following messages staying queued for the next call. Called only from lib_stream_poll(),
+ * outside libcurl's callbacks, so it may make unary calls on the same client. */
 typedef int (*lib_stream_message_fn)(void *userdata, json_t *msg);
 
 struct lib_stream;
 
-/* Opens a server-streaming call (method as lib_rpc_unary()) and waits until the response
- * headers arrived with status 200 (errors: the status's errno with the server's message).
- * deadline_ms (0 = none) is sent as Connect-Timeout-Ms. Messages are delivered by
- * lib_stream_poll(). */
+/* Opens a server-streaming call (method as lib_rpc_unary()) and waits, up to the client's
+ * timeout, until the response headers arrived with status 200 and Content-Type
+ * application/connect+json (errors: the status's errno with the server's message, -EPROTO for
+ * another content type, -ETIMEDOUT, transport errors). deadline_ms (0 = none) is sent as
+ * Connect-Timeout-Ms; the client also ends the stream with -ETIMEDOUT 5 s after it. Messages
+ * are delivered by lib_stream_poll(). A stream on which nothing (not even a keepalive, which
+ * the server is asked to send every 20 s) arrived for 90 s ends with -ETIMEDOUT. */
 int lib_stream_open(sbx_sandbox *s, const char *method, json_t *req, const char *user,
                     uint32_t deadline_ms, lib_stream_message_fn fn, void *userdata,
                     struct lib_stream **ret);
 /* Pumps the stream: delivers complete messages, waiting up to timeout_ms (-1 = no limit, 0 =
- * no wait) for data or for extra_fd (-1 = none) to become readable. Returns a mask of
- * SBX_POLL_ENDED (the stream ended cleanly, or ended with a Connect error: then the return is
- * that error instead) and SBX_POLL_FD_READY, 0 on timeout, or a negative errno. After
- * SBX_POLL_ENDED, further calls return SBX_POLL_ENDED at once. */
+ * no wait) for data or for extra_fd (-1 = none) to become readable (or hung up); it returns as
+ * soon as at least one message was delivered. Returns a mask of SBX_POLL_ENDED (the stream
+ * ended cleanly, or ended with a Connect error: then the return is that error instead) and
+ * SBX_POLL_FD_READY, 0 on timeout or after delivering, or a negative errno: the end's error,
+ * -EPROTO when the body ended without an end-of-stream envelope, -EBADF for a closed extra_fd
+ * (the stream goes on). Once the stream has ended, further calls return the same result at
+ * once. */
 int lib_stream_poll(struct lib_stream *st, int extra_fd, int timeout_ms);
 /* True once the stream has ended (cleanly or not). */
 bool lib_stream_ended(const struct lib_stream *st);
