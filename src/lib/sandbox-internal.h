@@ -81,6 +81,17 @@ struct sbx_sandbox_info {
 int lib_sandbox_info_init(struct sbx_sandbox_info *info, json_t *obj);
 void lib_sandbox_info_release(struct sbx_sandbox_info *info);
 
+/* The common first half of turning a JSON array of objects into a result: checks every element
+ * is an object (-EBADMSG), then takes a reference to body, dumps its compact text and allocates
+ * n zeroed items of item_size (-ENOMEM; nothing is left allocated on failure). */
+struct lib_json_array {
+    json_t *json;
+    char *text;
+    void *items; /* NULL when n is 0 */
+    size_t n;
+};
+int lib_json_array_prepare(json_t *body, size_t item_size, struct lib_json_array *ret);
+
 /* Result objects from response bodies (borrowed; the result takes its own reference).
  * -EBADMSG for a body of the wrong shape, -ENOMEM. */
 int lib_sandbox_list_parse(json_t *body, const char *next_token, sbx_sandbox_list **ret_list);

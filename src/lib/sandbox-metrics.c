@@ -67,23 +67,19 @@ static void sample_parse(struct metrics_sample *s, const json_t *j)
 
 int lib_metrics_parse(json_t *body, sbx_metrics **ret_metrics)
 {
-    if (!json_is_array(body))
-        return -EBADMSG;
-    size_t n = json_array_size(body);
-    for (size_t i = 0; i < n; i++)
-        if (!json_is_object(json_array_get(body, i)))
-            return -EBADMSG;
     sbx_metrics *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
-    m->json = json_incref(body);
-    m->text = lib_json_dump(body);
-    m->samples = n ? calloc(n, sizeof(*m->samples)) : NULL;
-    if (!m->text || (n && !m->samples)) {
-        sbx_metrics_free(m);
-        return -ENOMEM;
+    struct lib_json_array a;
+    int r = lib_json_array_prepare(body, sizeof(*m->samples), &a);
+    if (r < 0) {
+        free(m);
+        return r;
     }
-    for (; m->n < n; m->n++)
+    m->json = a.json;
+    m->text = a.text;
+    m->samples = a.items;
+    for (; m->n < a.n; m->n++)
         sample_parse(&m->samples[m->n], json_array_get(body, m->n));
     *ret_metrics = m;
     return 0;

@@ -343,3 +343,24 @@ int sbx_sandbox_set_timeout(sbx_client *client, const char *sandbox_id, uint32_t
         return r;
     return post_timeout(client, sandbox_id, "/timeout", timeout_s, NULL);
 }
+
+int lib_json_array_prepare(json_t *body, size_t item_size, struct lib_json_array *ret)
+{
+    if (!json_is_array(body))
+        return -EBADMSG;
+    size_t n = json_array_size(body);
+    for (size_t i = 0; i < n; i++)
+        if (!json_is_object(json_array_get(body, i)))
+            return -EBADMSG;
+    struct lib_json_array a = {.n = n};
+    a.text = lib_json_dump(body);
+    a.items = n ? calloc(n, item_size) : NULL;
+    if (!a.text || (n && !a.items)) {
+        free(a.text);
+        free(a.items);
+        return -ENOMEM;
+    }
+    a.json = json_incref(body);
+    *ret = a;
+    return 0;
+}

@@ -46,23 +46,19 @@ static void template_parse(struct template_item *t, const json_t *j)
 
 int lib_template_list_parse(json_t *body, sbx_template_list **ret_list)
 {
-    if (!json_is_array(body))
-        return -EBADMSG;
-    size_t n = json_array_size(body);
-    for (size_t i = 0; i < n; i++)
-        if (!json_is_object(json_array_get(body, i)))
-            return -EBADMSG;
     sbx_template_list *l = calloc(1, sizeof(*l));
     if (!l)
         return -ENOMEM;
-    l->json = json_incref(body);
-    l->text = lib_json_dump(body);
-    l->items = n ? calloc(n, sizeof(*l->items)) : NULL;
-    if (!l->text || (n && !l->items)) {
-        sbx_template_list_free(l);
-        return -ENOMEM;
+    struct lib_json_array a;
+    int r = lib_json_array_prepare(body, sizeof(*l->items), &a);
+    if (r < 0) {
+        free(l);
+        return r;
     }
-    for (; l->n < n; l->n++)
+    l->json = a.json;
+    l->text = a.text;
+    l->items = a.items;
+    for (; l->n < a.n; l->n++)
         template_parse(&l->items[l->n], json_array_get(body, l->n));
     *ret_list = l;
     return 0;
