@@ -43,6 +43,10 @@ int cli_help(const struct cli_cmd *cmd);
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Takes the one operand a command expects, a sandbox ID, at argv[optind]: 0 and *ret_id, or
+ * CLI_EXIT_USAGE after saying it is missing or what came after it. */
+int cli_operand_id(const struct cli_cmd *cmd, int argc, char **argv, const char **ret_id);
+
 /* Parses a --format value: "json" sets *ret_json, "pretty" (or "table") clears it. Usage error
  * (returns CLI_EXIT_USAGE) for anything else, 0 on success. */
 int cli_parse_format(const struct cli_cmd *cmd, const char *arg, bool *ret_json);

@@ -191,6 +191,16 @@ int cli_getopt(const struct cli_cmd *cmd, bool *first, int argc, char **argv, co
     return c;
 }
 
+int cli_operand_id(const struct cli_cmd *cmd, int argc, char **argv, const char **ret_id)
+{
+    if (optind >= argc)
+        return cli_usage_error(cmd, "missing sandbox ID");
+    if (argc - optind > 1)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    *ret_id = argv[optind];
+    return 0;
+}
+
 int cli_parse_format(const struct cli_cmd *cmd, const char *arg, bool *ret_json)
 {
     if (strcasecmp(arg, "json") == 0)

@@ -198,11 +198,9 @@ int cli_sandbox_info_main(int argc, char **argv)
         default: return CLI_EXIT_USAGE;
         }
     }
-    if (optind >= argc)
-        return cli_usage_error(&info_cmd, "missing sandbox ID");
-    if (argc - optind > 1)
-        return cli_usage_error(&info_cmd, "unexpected argument '%s'", argv[optind + 1]);
-    const char *id = argv[optind];
+    const char *id = NULL;
+    if (cli_operand_id(&info_cmd, argc, argv, &id) != 0)
+        return CLI_EXIT_USAGE;
 
     sbx_client *client = NULL;
     int ret = cli_client_open(&client);

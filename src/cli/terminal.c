@@ -495,15 +495,9 @@ int cli_sandbox_connect_main(int argc, char **argv)
         if (term_opt(&connect_cmd, opts, c, optarg) != 0)
             goto out;
     }
-    if (optind >= argc) {
-        ret = cli_usage_error(&connect_cmd, "missing sandbox ID");
+    const char *id = NULL;
+    if ((ret = cli_operand_id(&connect_cmd, argc, argv, &id)) != 0)
         goto out;
-    }
-    if (argc - optind > 1) {
-        ret = cli_usage_error(&connect_cmd, "unexpected argument '%s'", argv[optind + 1]);
-        goto out;
-    }
-    const char *id = argv[optind];
 
     sbx_client *client = NULL;
     if ((ret = cli_client_open(&client)) != 0)

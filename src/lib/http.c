@@ -67,21 +67,30 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userdata)
     return n;
 }
 
+CURLcode lib_easy_base(CURL *e, const char *url, char *errbuf, struct curl_slist *headers)
+{
+    CURLcode cr = curl_easy_setopt(e, CURLOPT_URL, url);
+    if (cr == CURLE_OK)
+        cr = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (cr == CURLE_OK)
+        cr = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    if (cr == CURLE_OK)
+        cr = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    if (cr == CURLE_OK)
+        cr = curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    return cr;
+}
+
 static int easy_setup(sbx_client *c, const struct lib_request *req, struct transfer *t,
                       char *errbuf)
 {
     CURL *e = c->easy;
-    CURLcode cr = CURLE_OK;
+    CURLcode cr = lib_easy_base(e, req->url, errbuf, req->headers);
 #define SET(opt, val)                           \
     do {                                        \
         if (cr == CURLE_OK)                     \
             cr = curl_easy_setopt(e, opt, val); \
     } while (0)
-    SET(CURLOPT_URL, req->url);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, errbuf);
-    SET(CURLOPT_HTTPHEADER, req->headers);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, t);
     if (req->write_fn) {

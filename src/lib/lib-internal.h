@@ -110,6 +110,10 @@ struct lib_request {
     bool stall_timeout;
 };
 
+/* The options every request of the library sets on an easy handle: URL, HTTP(S) only, no
+ * signals, the error buffer (CURL_ERROR_SIZE bytes, borrowed for the transfer) and headers. */
+CURLcode lib_easy_base(CURL *e, const char *url, char *errbuf, struct curl_slist *headers);
+
 /* Performs one request on the client's easy handle with its timeout. Returns 0 with any HTTP
  * status in *ret (the caller judges it), or a transport error (recorded in the client). *ret
  * must be released by the caller in both cases. */

@@ -451,17 +451,12 @@ static int stream_setup_curl(struct lib_stream *st, uint32_t timeout_ms)
     if (!st->multi || !st->easy)
         return lib_error(st->client, -ENOMEM, "cannot make a curl handle: out of memory");
     CURL *e = st->easy;
-    CURLcode cr = CURLE_OK;
+    CURLcode cr = lib_easy_base(e, st->url, st->errbuf, st->headers);
 #define SET(opt, val)                           \
     do {                                        \
         if (cr == CURLE_OK)                     \
             cr = curl_easy_setopt(e, opt, val); \
     } while (0)
-    SET(CURLOPT_URL, st->url);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, st->errbuf);
-    SET(CURLOPT_HTTPHEADER, st->headers);
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) st->request.len);
     SET(CURLOPT_POSTFIELDS, st->request.data);
     SET(CURLOPT_HEADERFUNCTION, on_header);
